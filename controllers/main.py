@@ -1,0 +1,124 @@
+import hmac
+import ipaddress
+import json
+import logging
+
+from odoo import http
+from odoo.http import request
+
+from ..models.res_company import WEBHOOK_ROUTE
+from ..tools.didww_webhook import MAX_BODY_BYTES, WebhookFormatError
+
+_logger = logging.getLogger(__name__)
+
+JSON_TYPES = ("application/json", "application/vnd.api+json", "text/json")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+class WebhookError(Exception):
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+def _ip_allowed(remote_addr, allowed):
+    """``allowed``: comma- or space-separated IPs and networks; empty allows everyone."""
+    entries = [entry for entry in (allowed or "").replace(",", " ").split() if entry]
+    if not entries:
+        return True
+    try:
+        address = ipaddress.ip_address(remote_addr or "")
+    except ValueError:
+        return False
+    for entry in entries:
+        try:
+            if address in ipaddress.ip_network(entry, strict=False):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+class DidwwWebhookController(http.Controller):
+
+    @http.route(
+        [f"{WEBHOOK_ROUTE}/<int:company_id>/<string:secret>"],
+        type="http", auth="public", methods=["GET", "POST", "PUT"], csrf=False, save_session=False,
+    )
+    def didww_webhook(self, company_id, secret, **_kwargs):
+        """DIDWW's HTTP IN trunk (inbound SMS) and HTTP OUT trunk callbacks (status) both post here."""
+        try:
+            company_sudo = self._check_access(company_id, secret)
+            params = self._read_params()
+            # sudo: the webhook is public; the secret in the URL authenticated DIDWW for this company
+            Event = request.env["didww.webhook.event"].sudo().with_company(company_sudo)
+            try:
+                event, is_new = Event._store(company_sudo, params, request.httprequest.remote_addr)
+            except WebhookFormatError as exc:
+                raise WebhookError(400, str(exc)) from None
+        except WebhookError as exc:
+            _logger.info("DIDWW webhook for company %s refused (%s): %s", company_id, exc.status, exc)
+            return request.make_json_response({"error": str(exc)}, status=exc.status)
+
+        if not is_new and event.state in ("done", "ignored"):
+            return request.make_json_response({"status": "duplicate", "event": event.id}, status=200)
+        event._process()
+        if event.kind == "inbound" and event.state == "error":
+            # stored, and processed again when DIDWW retries or the retry cron runs
+            status = 404 if event.result.startswith("unknown DIDWW number") else 422
+            return request.make_json_response({"error": event.result, "event": event.id}, status=status)
+        code = 200 if event.state == "done" else 202
+        return request.make_json_response({"status": event.state, "event": event.id}, status=code)
+
+    @staticmethod
+    def _check_access(company_id, secret):
+        company_sudo = request.env["res.company"].sudo().browse(company_id).exists()
+        expected = (company_sudo.didww_webhook_secret or "") if company_sudo else ""
+        # compare even when the company does not exist, so that timing tells nothing
+        if not hmac.compare_digest(secret.encode(), (expected or "\0" * 43).encode()) or not expected:
+            raise WebhookError(403, "invalid webhook URL")
+        if not _ip_allowed(request.httprequest.remote_addr, company_sudo.didww_webhook_allowed_ips):
+            raise WebhookError(403, "this IP address is not allowed")
+        return company_sudo
+
+    @staticmethod
+    def _read_params():
+        """Flat parameters from the query string and a JSON, form or multipart body."""
+        httprequest = request.httprequest
+        length = httprequest.content_length
+        if length is not None and length > MAX_BODY_BYTES:
+            raise WebhookError(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        params = {key: value for key, value in httprequest.args.items()}
+        mimetype = httprequest.mimetype or ""
+        if mimetype in FORM_TYPES:
+            params.update(httprequest.form.items())
+            return params
+        body = httprequest.stream.read(MAX_BODY_BYTES + 1)
+        if len(body) > MAX_BODY_BYTES:
+            raise WebhookError(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        if not body.strip():
+            if not params:
+                raise WebhookError(400, "empty request")
+            return params
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise WebhookError(400, "the body is not UTF-8") from None
+        if mimetype in JSON_TYPES or text.lstrip().startswith(("{", "[")):
+            try:
+                document = json.loads(text)
+            except ValueError:
+                raise WebhookError(400, "malformed JSON body") from None
+            if not isinstance(document, dict):
+                raise WebhookError(400, "the JSON body must be an object")
+            params.update(document)
+            return params
+        raise WebhookError(415, f"unsupported body type {mimetype or 'unknown'}: send JSON or a form")
+
+
+class DidwwVoipController(http.Controller):
+
+    @http.route("/didww/voip/config", type="json", auth="user")
+    def didww_voip_config(self):
+        """The logged-in user's own softphone configuration (never another user's)."""
+        return request.env["res.users"]._didww_softphone_config()

@@ -1,0 +1,219 @@
+import logging
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
+
+from ..tools import phone
+from ..tools.didww_api_client import DidwwApiClient
+from ..tools.didww_http import DidwwAuthError, DidwwError
+
+_logger = logging.getLogger(__name__)
+
+
+class DidwwSmsNumber(models.Model):
+    _name = "didww.sms.number"
+    _description = "DIDWW SMS number"
+    _order = "sequence, id"
+    _rec_name = "number"
+
+    sequence = fields.Integer(default=10)
+    number = fields.Char(
+        required=True, index=True,
+        help="Type it as on the DIDWW panel (national or international); it is stored in E.164.",
+    )
+    name = fields.Char("Label", help="Optional label shown next to the number, e.g. 'Sales US'.")
+    country_id = fields.Many2one(
+        "res.country", "Country", help="Country of the number; also used to reformat remote numbers.")
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company, ondelete="cascade")
+    user_ids = fields.Many2many(
+        "res.users", "didww_sms_number_res_users_rel", "number_id", "user_id", "Assigned users",
+        domain="[('share', '=', False), ('company_ids', 'in', company_id)]",
+        help="Users who send and receive SMS through this number.",
+    )
+    all_users = fields.Boolean(
+        "All users", help="Every internal user of the company sends and receives through this number.")
+    session_stickiness = fields.Integer(
+        "Session stickiness (minutes)", default=60,
+        help="After a user texts a customer from this number, the customer's replies go to that user "
+             "only, for this many minutes after the last message. 0 turns stickiness off.",
+    )
+    reformat_inbound = fields.Boolean(
+        "Reformat inbound numbers", default=True,
+        help="Normalise senders of inbound SMS to E.164 using this number's country before matching contacts.")
+    reformat_outbound = fields.Boolean(
+        "Reformat outbound numbers", default=True,
+        help="Normalise destinations of outbound SMS to E.164 using the recipient's country, then this number's.")
+    active = fields.Boolean(default=True)
+    didww_did_id = fields.Char("DIDWW DID id", readonly=True, copy=False, index="btree_not_null")
+
+    _sql_constraints = [
+        ("number_company_unique", "unique(number, company_id)",
+         "This DIDWW number already exists in this company."),
+        ("stickiness_positive", "CHECK(session_stickiness >= 0)",
+         "Session stickiness cannot be negative."),
+    ]
+
+    @api.depends("number", "name")
+    def _compute_display_name(self):
+        for record in self:
+            record.display_name = f"{record.number} ({record.name})" if record.name else (record.number or "")
+
+    # ------------------------------------------------------------
+    # Normalisation
+    # ------------------------------------------------------------
+
+    def _normalize_vals(self, vals, record=None):
+        if "number" not in vals and "country_id" not in vals:
+            return vals
+        raw = vals.get("number", record.number if record else False)
+        country = self.env["res.country"].browse(vals["country_id"]) if vals.get("country_id") else (
+            record.country_id if record and "country_id" not in vals else self.env["res.country"])
+        e164 = phone.to_e164(raw, country.code) if raw else None
+        if raw and not e164:
+            raise ValidationError(self.env._(
+                "%(number)s is not a valid phone number%(country)s. Select the number's country, or type "
+                "it in international format (+ and country code).",
+                number=raw, country=self.env._(" for %s", country.name) if country else ""))
+        vals = dict(vals, number=e164)
+        if not country and e164 and (code := phone.country_of(e164)):
+            vals["country_id"] = self.env["res.country"].search([("code", "=", code)], limit=1).id
+        return vals
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        return super().create([self._normalize_vals(vals) for vals in vals_list])
+
+    def write(self, vals):
+        if "number" in vals or "country_id" in vals:
+            for record in self:
+                super(DidwwSmsNumber, record).write(self._normalize_vals(vals, record))
+            return True
+        return super().write(vals)
+
+    @api.constrains("number", "company_id", "active")
+    def _check_duplicate_number(self):
+        for record in self:
+            duplicate = self.with_context(active_test=False).search([
+                ("number", "=", record.number), ("id", "!=", record.id), ("company_id", "=", record.company_id.id),
+            ], limit=1)
+            if duplicate:
+                raise ValidationError(self.env._(
+                    "The number %(number)s is already registered in %(company)s%(archived)s.",
+                    number=record.number, company=record.company_id.name,
+                    archived=self.env._(" (archived)") if not duplicate.active else ""))
+
+    def _format_remote(self, raw, outbound=False):
+        """Normalise a customer's number as this DIDWW number is set to (E.164, or kept as it came)."""
+        self.ensure_one()
+        reformat = self.reformat_outbound if outbound else self.reformat_inbound
+        if not reformat:
+            return (raw or "").strip()
+        return phone.to_e164(raw, self.country_id.code) or phone.loose(raw)
+
+    # ------------------------------------------------------------
+    # Assignment and source selection
+    # ------------------------------------------------------------
+
+    def _assigned_users(self):
+        """Users who send and receive through these numbers."""
+        users = self.env["res.users"]
+        for record in self:
+            if record.all_users:
+                users |= self.env["res.users"].sudo().search([
+                    ("share", "=", False), ("company_ids", "in", record.company_id.ids)])
+            users |= record.user_ids
+        return users
+
+    @api.model
+    def _find_by_number(self, company, raw):
+        """The active number of ``company`` that ``raw`` (any format) designates, or an empty recordset."""
+        numbers = self.sudo().search([("company_id", "=", company.id)])
+        e164 = phone.to_e164(raw, company.country_id.code) or phone.loose(raw)
+        exact = numbers.filtered(lambda n: n.number == e164)
+        if exact:
+            return exact[:1]
+        # national formats of a number of another country than the company's
+        for number in numbers:
+            if phone.to_e164(raw, number.country_id.code) == number.number:
+                return number
+        return self.browse()
+
+    @api.model
+    def _numbers_of(self, company, user):
+        """Active numbers of ``company`` assigned to ``user`` (directly or through "All users")."""
+        return self.sudo().search([("company_id", "=", company.id)]).filtered(
+            lambda number: user in number._assigned_users())
+
+    @api.model
+    def _pick_source(self, company, user, destination):
+        """The number an SMS to ``destination`` leaves from, per the interface contract:
+        a live sticky session with that destination; a number assigned to ``user`` (same country
+        as the destination first); the company's first active number.
+        """
+        numbers = self.sudo().search([("company_id", "=", company.id)])
+        if not numbers:
+            return self.browse()
+        session = self.env["didww.sms.session"]._find_live(numbers, destination)
+        if session:
+            return session.number_id
+        if user:
+            mine = numbers.filtered(lambda n: user in n._assigned_users())
+            if mine:
+                region = phone.country_of(destination)
+                same_country = mine.filtered(lambda n: n.country_id.code == region) if region else mine.browse()
+                return (same_country or mine)[:1]
+        return numbers[:1]
+
+    # ------------------------------------------------------------
+    # DIDWW API v3 import
+    # ------------------------------------------------------------
+
+    @api.model
+    def _action_import_from_didww(self):
+        """Create or update the company's numbers from the DIDWW account's DIDs that can text.
+
+        All DIDs are fetched before anything is written, so a network error leaves nothing half done.
+        """
+        company = self.env.company
+        try:
+            with company._didww_api_client() as client:
+                dids = client.dids()
+        except DidwwAuthError as exc:
+            raise UserError(self.env._(
+                "DIDWW refused the API key (%(status)s). Check the key, the environment (production or "
+                "sandbox) and the API's allowed IP addresses in the DIDWW panel.", status=exc.status)) from None
+        except DidwwError as exc:
+            raise UserError(self.env._("DIDWW numbers could not be imported: %(error)s", error=str(exc))) from None
+        textable = [did for did in dids if did["number"] and DidwwApiClient.can_text(did)]
+        existing = {n.number: n for n in self.with_context(active_test=False).search([("company_id", "=", company.id)])}
+        countries = {c.code: c for c in self.env["res.country"].search([])}
+        created = updated = 0
+        for did in textable:
+            e164 = phone.to_e164("+" + phone.digits(did["number"]))
+            if not e164:
+                _logger.info("DIDWW import: skipped %s, not a valid E.164 number", did["number"])
+                continue
+            vals = {"didww_did_id": did["id"]}
+            if did["description"]:
+                vals["name"] = did["description"][:64]
+            if e164 in existing:
+                existing[e164].write(vals)
+                updated += 1
+            else:
+                country = countries.get(phone.country_of(e164))
+                self.create(dict(vals, number=e164, country_id=country.id if country else False,
+                                 company_id=company.id))
+                created += 1
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("DIDWW numbers imported"),
+                "message": self.env._(
+                    "%(created)s created, %(updated)s updated, %(skipped)s of %(total)s DIDs cannot text.",
+                    created=created, updated=updated, skipped=len(dids) - len(textable), total=len(dids)),
+                "type": "success",
+                "next": {"type": "ir.actions.act_window_close"},
+            },
+        }

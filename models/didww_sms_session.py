@@ -1,0 +1,67 @@
+from datetime import timedelta
+
+from odoo import api, fields, models
+
+
+class DidwwSmsSession(models.Model):
+    """A conversation between one DIDWW number and one customer number.
+
+    It remembers the record (contact, lead…) the conversation is on and, while the number's
+    stickiness window runs, the user who holds it: replies go to that user only, and that user's
+    texts to the customer keep leaving from this number.
+    """
+
+    _name = "didww.sms.session"
+    _description = "DIDWW SMS conversation"
+    _order = "last_activity DESC, id DESC"
+
+    number_id = fields.Many2one("didww.sms.number", required=True, index=True, ondelete="cascade")
+    company_id = fields.Many2one(related="number_id.company_id", store=True, index=True)
+    remote_number = fields.Char("Customer number", required=True, index=True)
+    user_id = fields.Many2one("res.users", "Sticky user", ondelete="set null")
+    res_model = fields.Char("Document model")
+    res_id = fields.Many2oneReference("Document", model_field="res_model")
+    last_activity = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
+    last_outbound = fields.Datetime("Last text sent", help="Stickiness runs from the last text a user sent.")
+    sticky_until = fields.Datetime(compute="_compute_sticky_until")
+
+    _sql_constraints = [
+        ("number_remote_unique", "unique(number_id, remote_number)", "One conversation per number and customer."),
+    ]
+
+    @api.depends("last_outbound", "number_id.session_stickiness", "user_id")
+    def _compute_sticky_until(self):
+        for session in self:
+            minutes = session.number_id.session_stickiness
+            session.sticky_until = (session.last_outbound + timedelta(minutes=minutes)
+                                    if session.user_id and minutes and session.last_outbound else False)
+
+    def _is_sticky(self, now=None):
+        self.ensure_one()
+        return bool(self.sticky_until and self.sticky_until > (now or fields.Datetime.now()))
+
+    @api.model
+    def _find_live(self, numbers, remote_number):
+        """The sticky session of one of ``numbers`` with ``remote_number``, if one is live."""
+        sessions = self.sudo().search([("number_id", "in", numbers.ids), ("remote_number", "=", remote_number)])
+        live = sessions.filtered(lambda s: s._is_sticky())
+        return live.sorted("last_outbound", reverse=True)[:1]
+
+    @api.model
+    def _get_or_create(self, number, remote_number):
+        # sudo: sessions are technical records kept for every user texting through the number
+        session = self.sudo().search([("number_id", "=", number.id), ("remote_number", "=", remote_number)], limit=1)
+        return session or self.sudo().create({"number_id": number.id, "remote_number": remote_number})
+
+    @api.model
+    def _touch_outbound(self, number, remote_number, user, record=None):
+        """A user texted ``remote_number`` from ``number``: start or refresh their stickiness."""
+        session_sudo = self._get_or_create(number, remote_number)
+        now = fields.Datetime.now()
+        vals = {"last_activity": now, "last_outbound": now}
+        if user and not user._is_public() and not user._is_superuser():
+            vals["user_id"] = user.id
+        if record:
+            vals.update(res_model=record._name, res_id=record.id)
+        session_sudo.write(vals)
+        return session_sudo

@@ -1,0 +1,184 @@
+import hashlib
+import json
+import logging
+from datetime import timedelta
+
+from markupsafe import Markup
+from psycopg2 import IntegrityError
+
+from odoo import api, fields, models
+from odoo.tools import mute_logger, plaintext2html
+
+from ..tools.didww_webhook import InboundSms, StatusEvent, WebhookFormatError, parse_event
+
+_logger = logging.getLogger(__name__)
+
+STATUS_WAIT = timedelta(hours=1)  # a callback may beat the commit of the SMS it is about
+
+
+class DidwwWebhookEvent(models.Model):
+    """Every event DIDWW posted to a company's webhook, stored before it is processed.
+
+    The unique ``(company_id, dedupe_key)`` makes a repeated delivery a no-op; events that could
+    not be processed yet (unknown message id, unknown number, an error) are kept and retried
+    by a cron, so nothing DIDWW delivered is ever lost.
+    """
+
+    _name = "didww.webhook.event"
+    _description = "DIDWW webhook event"
+    _order = "id DESC"
+
+    company_id = fields.Many2one("res.company", required=True, index=True, ondelete="cascade", readonly=True)
+    kind = fields.Selection([("inbound", "Inbound SMS"), ("status", "SMS status")], required=True, readonly=True)
+    dedupe_key = fields.Char(required=True, readonly=True)
+    payload = fields.Text(required=True, readonly=True)
+    state = fields.Selection([
+        ("pending", "Waiting"),
+        ("done", "Processed"),
+        ("error", "Error"),
+        ("ignored", "Ignored"),
+    ], default="pending", required=True, index=True, readonly=True)
+    result = fields.Char(readonly=True)
+    attempts = fields.Integer(readonly=True)
+    remote_addr = fields.Char("From IP", readonly=True)
+    res_model = fields.Char("Document model", readonly=True)
+    res_id = fields.Many2oneReference("Document", model_field="res_model", readonly=True)
+
+    _sql_constraints = [
+        ("company_dedupe_unique", "unique(company_id, dedupe_key)", "This DIDWW event was already received."),
+    ]
+
+    @api.depends("kind", "dedupe_key")
+    def _compute_display_name(self):
+        labels = dict(self._fields["kind"].selection)
+        for event in self:
+            event.display_name = f"{labels.get(event.kind, '')} #{event.id}"
+
+    # ------------------------------------------------------------
+    # Storing
+    # ------------------------------------------------------------
+
+    @api.model
+    def _store(self, company, params, remote_addr=None):
+        """Parse and store one delivery. Return ``(event, is_new)``.
+
+        :raises WebhookFormatError: the body is not a DIDWW event (nothing is stored).
+        """
+        event_data = parse_event(params)
+        kind = "status" if isinstance(event_data, StatusEvent) else "inbound"
+        vals = {
+            "company_id": company.id,
+            "kind": kind,
+            "dedupe_key": event_data.dedupe_key,
+            "payload": json.dumps(params, ensure_ascii=False, sort_keys=True),
+            "remote_addr": remote_addr,
+        }
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                return self.create(vals), True
+        except IntegrityError:
+            existing = self.search([("company_id", "=", company.id), ("dedupe_key", "=", vals["dedupe_key"])])
+            return existing, False
+
+    # ------------------------------------------------------------
+    # Processing
+    # ------------------------------------------------------------
+
+    def _process(self):
+        """Process events; each in a savepoint so that one failure never loses another."""
+        for event in self:
+            event.attempts += 1
+            try:
+                with self.env.cr.savepoint():
+                    event_data = parse_event(json.loads(event.payload))
+                    company_env = event.with_company(event.company_id)
+                    if isinstance(event_data, StatusEvent):
+                        state, result = company_env._process_status(event_data)
+                    else:
+                        state, result = company_env._process_inbound(event_data)
+            except WebhookFormatError as exc:
+                state, result = "error", str(exc)
+            except Exception as exc:  # noqa: BLE001 - kept, logged and retried, never lost
+                _logger.exception("DIDWW webhook event %s could not be processed", event.id)
+                state, result = "error", f"{type(exc).__name__}: {exc}"[:250]
+            event.write({"state": state, "result": result})
+        return self
+
+    def action_process(self):
+        """Button: process again events that wait or failed."""
+        self.filtered(lambda event: event.state in ("pending", "error"))._process()
+
+    def _process_status(self, status):
+        tracker_sudo = self.env["sms.tracker"].sudo().search([("didww_message_id", "=", status.message_id)], limit=1)
+        if not tracker_sudo:
+            if fields.Datetime.now() - (self.create_date or fields.Datetime.now()) > STATUS_WAIT:
+                return "ignored", "no SMS with this DIDWW message id"
+            return "pending", "no SMS with this DIDWW message id yet"
+        outcome = tracker_sudo._didww_apply_status(status)
+        return "done", f"{status.kind} {status.status}: {outcome}"
+
+    def _process_inbound(self, sms: InboundSms):
+        company = self.company_id
+        number = self.env["didww.sms.number"]._find_by_number(company, sms.to)
+        if not number:
+            return "error", f"unknown DIDWW number {sms.to}"
+        remote = number._format_remote(sms.sender)
+        # serialise concurrent deliveries from one sender, so that a new sender gets one contact
+        lock_key = int.from_bytes(hashlib.sha256(f"didww:{company.id}:{remote}".encode()).digest()[:8], "big", signed=True)
+        self.env.cr.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key])
+
+        Session = self.env["didww.sms.session"]
+        session_sudo = Session._get_or_create(number, remote)
+        record, partner = self._inbound_target(session_sudo, company, remote)
+        notify_users = session_sudo.user_id if session_sudo._is_sticky() else number._assigned_users()
+        session_sudo.write({"last_activity": fields.Datetime.now(), "res_model": record._name, "res_id": record.id})
+
+        when = fields.Datetime.to_string(sms.time) if sms.time else ""
+        body = Markup("<p><strong>{label}</strong> {sender} &rarr; {to}{when}</p>{text}").format(
+            label=self.env._("SMS received"), sender=remote, to=number.number,
+            when=Markup(" <small>({})</small>").format(when) if when else "",
+            text=plaintext2html(sms.text or ""),
+        )
+        # sudo: the webhook runs as the public user; the message is authored by the sender and
+        # posted as an internal note that notifies only the assigned users (a 'sms' message type
+        # would text the customer followers back)
+        message = record.sudo().with_context(mail_create_nosubscribe=True).message_post(
+            body=body,
+            author_id=partner.id if partner else False,
+            email_from=False if partner else remote,
+            message_type="comment",
+            subtype_xmlid="mail.mt_note",
+            partner_ids=notify_users.partner_id.ids,
+        )
+        self.write({"res_model": record._name, "res_id": record.id})
+        return "done", f"posted as message {message.id} on {record._name},{record.id} for {len(notify_users)} user(s)"
+
+    def _inbound_target(self, session_sudo, company, remote):
+        """(record, author partner): live sticky session's thread, else the contact, else an open lead,
+        else a new contact named after the number."""
+        if session_sudo._is_sticky() and session_sudo.res_model in self.env and session_sudo.res_id:
+            record = self.env[session_sudo.res_model].sudo().browse(session_sudo.res_id).exists()
+            if record:
+                partner = record if record._name == "res.partner" else record["partner_id"] if "partner_id" in record._fields else None
+                return record, partner
+        Partner = self.env["res.partner"].sudo()
+        company_domain = [("company_id", "in", [False, company.id])]
+        partner = Partner.search([("phone_sanitized", "=", remote)] + company_domain, limit=1)
+        if not partner:
+            partner = Partner.search([("phone_mobile_search", "=", remote)] + company_domain, limit=1)
+        if partner:
+            return partner, partner
+        lead = self.env["crm.lead"].sudo().search([
+            ("phone_sanitized", "=", remote), ("company_id", "in", [False, company.id]),
+            ("active", "=", True), ("stage_id.is_won", "=", False),
+        ], order="create_date DESC", limit=1)
+        if lead:
+            return lead, lead.partner_id or None
+        partner = Partner.create({"name": remote, "phone": remote})
+        return partner, partner
+
+    @api.model
+    def _cron_process_pending(self, limit=500):
+        """Retry the events that wait (callback before its SMS was committed) or failed."""
+        events = self.search([("state", "in", ("pending", "error")), ("attempts", "<", 50)], limit=limit, order="id")
+        events._process()

@@ -1,0 +1,88 @@
+from odoo import api, fields, models
+
+from ..tools import phone
+
+
+class SmsComposer(models.TransientModel):
+    _inherit = "sms.composer"
+
+    didww_source_info = fields.Char(
+        "Sent from", compute="_compute_didww_source_info",
+        help="The DIDWW number this SMS leaves from, as chosen when it is sent.")
+
+    @api.depends("res_model", "res_id", "composition_mode", "recipient_single_number_itf", "number_field_name")
+    def _compute_didww_source_info(self):
+        for composer in self:
+            company = composer._didww_company()
+            if not company.didww_sms_active:
+                composer.didww_source_info = False
+                continue
+            Number = self.env["didww.sms.number"]
+            if composer.comment_single_recipient and composer.recipient_single_number_itf:
+                country = company.country_id.code
+                destination = phone.to_e164(composer.recipient_single_number_itf, country) or ""
+                source = Number._pick_source(company, self.env.user, destination)
+                composer.didww_source_info = source.display_name if source else self.env._(
+                    "No DIDWW number available: the SMS will fail. Ask an administrator to assign you one.")
+            else:
+                source = Number._pick_source(company, self.env.user, "")
+                composer.didww_source_info = self.env._(
+                    "DIDWW: your number (%(number)s), or the number of a live conversation with each recipient",
+                    number=source.display_name) if source else self.env._(
+                    "No DIDWW number available: the SMS will fail. Ask an administrator to assign you one.")
+
+    def _didww_company(self):
+        self.ensure_one()
+        if self.res_model in self.env and self.res_id:
+            record = self.env[self.res_model].browse(self.res_id).exists()
+            if record and "company_id" in record._fields and record.company_id:
+                return record.company_id
+        return self.env.company
+
+    def _prepare_mass_sms_values(self, records):
+        """Mass SMS have no message: remember their company, sender and document on each SMS.
+
+        The sender is the document's salesperson when they have a DIDWW number (replies then reach
+        the owner of the lead), else the user sending.
+        """
+        result = super()._prepare_mass_sms_values(records)
+        Number = self.env["didww.sms.number"]
+        for record in records:
+            company = record.company_id if "company_id" in record._fields and record.company_id else self.env.company
+            user = self.env.user
+            owner = record["user_id"] if "user_id" in record._fields else None
+            if owner and owner._name == "res.users" and not owner.share and Number._numbers_of(company, owner):
+                user = owner
+            result[record.id].update({
+                "didww_company_id": company.id,
+                "didww_user_id": user.id,
+                "didww_res_model": record._name,
+                "didww_res_id": record.id,
+            })
+        return result
+
+    @api.model
+    def _didww_composer_action(self, records):
+        """Window action opening the composer on ``records`` (one: comment mode, many: mass mode)."""
+        single = len(records) == 1
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Send SMS"),
+            "res_model": "sms.composer",
+            "view_mode": "form",
+            "target": "new",
+            "context": {
+                "default_res_model": records._name,
+                "default_res_id": records.id if single else False,
+                "default_res_ids": records.ids,
+                "default_composition_mode": "comment" if single else "mass",
+                "default_mass_keep_log": True,
+            },
+        }
+
+    def _action_send_sms_mass(self, records=None):
+        """Queued SMS wait for the hourly queue cron: wake it now."""
+        sms_all = super()._action_send_sms_mass(records=records)
+        if sms_all and not self.mass_force_send and any(sms.state == "outgoing" for sms in sms_all):
+            self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
+        return sms_all

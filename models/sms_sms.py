@@ -1,0 +1,209 @@
+import logging
+from datetime import timedelta
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.tools.translate import LazyTranslate
+
+from ..tools import phone
+from ..tools.didww_http import DidwwAuthError, DidwwBadRequestError, DidwwError, DidwwNotFoundError
+
+_logger = logging.getLogger(__name__)
+_lt = LazyTranslate(__name__)
+
+MAX_ATTEMPTS = 6  # first try + 5 retries, spread over about half an hour
+BACKOFF_SECONDS = (30, 60, 120, 300, 900)
+
+# DIDWW answer to a send -> (sms.sms failure type, reason shown to people)
+DIDWW_SEND_ERRORS = {
+    DidwwAuthError: ("sms_acc", _lt(
+        "DIDWW refused the HTTP OUT trunk credentials or this server's IP address (%(detail)s). "
+        "Check the trunk username, password and allowed IPs.")),
+    DidwwBadRequestError: ("unknown", _lt("DIDWW refused this SMS: %(detail)s")),
+    DidwwNotFoundError: ("sms_server", _lt(
+        "The DIDWW Outbound SMS API URL looks wrong (%(detail)s). Check it in Settings > DIDWW.")),
+}
+
+
+class SmsSms(models.Model):
+    _inherit = "sms.sms"
+
+    didww_company_id = fields.Many2one(
+        "res.company", "Company", index="btree_not_null", readonly=True,
+        help="The company whose SMS settings decide how this SMS leaves.")
+    didww_user_id = fields.Many2one("res.users", "Sent by", readonly=True, ondelete="set null")
+    didww_res_model = fields.Char("Document model", readonly=True)
+    didww_res_id = fields.Many2oneReference("Document", model_field="didww_res_model", readonly=True)
+    didww_source = fields.Char("From DIDWW number", readonly=True, copy=False)
+    didww_message_id = fields.Char("DIDWW message id", readonly=True, copy=False, index="btree_not_null")
+    didww_attempts = fields.Integer("DIDWW attempts", readonly=True, copy=False)
+    didww_next_attempt = fields.Datetime("Next DIDWW attempt", readonly=True, copy=False)
+    didww_failure_reason = fields.Char("DIDWW failure reason", readonly=True, copy=False)
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        defaults = None
+        for vals in vals_list:
+            if vals.get("didww_company_id") and vals.get("didww_user_id"):
+                continue
+            if defaults is None:
+                defaults = {}
+            key = vals.get("mail_message_id")
+            if key not in defaults:
+                defaults[key] = self._didww_origin(self.env["mail.message"].browse(key))
+            company, user = defaults[key]
+            vals.setdefault("didww_company_id", company.id)
+            vals.setdefault("didww_user_id", user.id)
+        return super().create(vals_list)
+
+    @api.model
+    def _didww_origin(self, message):
+        """(company, user) an SMS belongs to: the document's company, else the current one;
+        the user sending it, else the message author's user."""
+        company = self.env.company
+        message_sudo = message.sudo()  # sudo: the SMS is created by sudo callers on any document
+        if message_sudo.model and message_sudo.res_id and message_sudo.model in self.env:
+            record_sudo = self.env[message_sudo.model].sudo().browse(message_sudo.res_id).exists()
+            if record_sudo and "company_id" in record_sudo._fields and record_sudo.company_id:
+                company = record_sudo.company_id
+        user = self.env.user
+        if (user._is_public() or user._is_superuser()) and message_sudo.author_id.user_ids:
+            user = message_sudo.author_id.user_ids[:1]
+        return company, user
+
+    # ------------------------------------------------------------
+    # Routing: DIDWW companies go to DIDWW, every other SMS keeps Odoo IAP
+    # ------------------------------------------------------------
+
+    def _send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):
+        """Split the batch by provider. DIDWW SMS never reach ``super()``, so this works on 18.0
+        trees with and without ``res.company._get_sms_api_class``."""
+        didww_sms = self.filtered(lambda sms: sms.didww_company_id.didww_sms_active)
+        other_sms = self - didww_sms
+        if other_sms:
+            super(SmsSms, other_sms)._send(
+                unlink_failed=unlink_failed, unlink_sent=unlink_sent, raise_exception=raise_exception)
+        if didww_sms:
+            didww_sms._didww_send(unlink_failed=unlink_failed, unlink_sent=unlink_sent, raise_exception=raise_exception)
+
+    def _didww_lock_ready(self):
+        """The SMS of ``self`` that are due and not being sent by another transaction, locked.
+
+        ``FOR UPDATE SKIP LOCKED`` keeps a cron run and a manual send from sending the same SMS.
+        """
+        now = fields.Datetime.now()
+        due = self.filtered(lambda sms: not sms.didww_next_attempt or sms.didww_next_attempt <= now)
+        if not due:
+            return due
+        self.flush_model(["state", "to_delete"])
+        self.env.cr.execute(
+            "SELECT id FROM sms_sms WHERE id IN %s AND state = 'outgoing' AND to_delete IS NOT TRUE "
+            "ORDER BY id FOR UPDATE SKIP LOCKED", [tuple(due.ids)])
+        return self.browse(row[0] for row in self.env.cr.fetchall())
+
+    def _didww_send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):
+        sms_sudo = self.sudo()._didww_lock_ready()  # sudo: sms.sms and sms.tracker are technical records
+        for company, company_sms in sms_sudo.grouped("didww_company_id").items():
+            company_sms._didww_send_company(company, unlink_failed, unlink_sent, raise_exception)
+        sms_sudo.mail_message_id._notify_message_notification_update()
+
+    def _didww_destination(self, company):
+        """The recipient in E.164, using the recipient's country, then the company's."""
+        self.ensure_one()
+        country = self.partner_id.country_id or company.country_id
+        return phone.to_e164(self.number, country.code)
+
+    def _didww_send_company(self, company, unlink_failed, unlink_sent, raise_exception):
+        try:
+            client = company._didww_sms_client()
+        except (UserError, ValueError) as exc:
+            if raise_exception:
+                raise
+            self._didww_fail("sms_acc", str(exc), unlink_failed)
+            return
+
+        Number = self.env["didww.sms.number"]
+        to_send, routed = [], {}
+        for sms in self:
+            destination = sms._didww_destination(company)
+            if not destination:
+                sms._didww_fail("sms_number_format", self.env._(
+                    "%(number)s is not a valid phone number for the recipient's country.",
+                    number=sms.number or ""), unlink_failed)
+                continue
+            source = Number._pick_source(company, sms.didww_user_id, destination)
+            if not source:
+                sms._didww_fail("unknown", self.env._(
+                    "No DIDWW number to send from: add an SMS number for %(company)s in Settings > DIDWW > "
+                    "Manage numbers and assign it to %(user)s.",
+                    company=company.name, user=sms.didww_user_id.name or self.env._("the sender")), unlink_failed)
+                continue
+            if not source.reformat_outbound:
+                destination = phone.loose(sms.number)
+            routed[sms.id] = (source, destination)
+            to_send.append((sms.id, source.number, destination, sms.body or ""))
+
+        with client:
+            results = client.send_many(to_send) if to_send else []
+
+        for sms_id, message_id, error in results:
+            sms = self.browse(sms_id)
+            source, destination = routed[sms_id]
+            if message_id:
+                sms._didww_sent(message_id, source, destination, unlink_sent)
+            elif error.transient:
+                sms._didww_retry_later(error, unlink_failed)
+            else:
+                failure_type, reason = next(
+                    ((ftype, text) for cls, (ftype, text) in DIDWW_SEND_ERRORS.items() if isinstance(error, cls)),
+                    ("unknown", _lt("DIDWW refused this SMS: %(detail)s")))
+                sms._didww_fail(failure_type, str(reason) % {"detail": error.detail or str(error)}, unlink_failed)
+
+    def _didww_sent(self, message_id, source, destination, unlink_sent):
+        self.ensure_one()
+        _logger.info("SMS %s sent through DIDWW as message %s", self.id, message_id)
+        tracker = self.sms_tracker_id or self.env["sms.tracker"].sudo().create({"sms_uuid": self.uuid})
+        tracker.write({"didww_message_id": message_id, "didww_status": "accepted", "didww_failure_reason": False})
+        tracker.with_context(sms_skip_msg_notification=True)._action_update_from_sms_state("pending")
+        self.write({
+            "state": "pending", "failure_type": False, "didww_failure_reason": False,
+            "didww_message_id": message_id, "didww_source": source.number, "didww_next_attempt": False,
+            **({"to_delete": True} if unlink_sent else {}),
+        })
+        model, res_id = self.didww_res_model or self.mail_message_id.model, self.didww_res_id or self.mail_message_id.res_id
+        record = self.env[model].browse(res_id) if model in self.env and res_id else None
+        self.env["didww.sms.session"]._touch_outbound(source, destination, self.didww_user_id, record)
+
+    def _didww_retry_later(self, error, unlink_failed):
+        """Transient failure: keep the SMS queued and wake the queue later, a bounded number of times."""
+        self.ensure_one()
+        attempts = self.didww_attempts + 1
+        if attempts >= MAX_ATTEMPTS:
+            self._didww_fail("sms_server", self.env._(
+                "DIDWW could not be reached after %(attempts)s attempts: %(error)s",
+                attempts=attempts, error=str(error)), unlink_failed)
+            return
+        delay = BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
+        if error.retry_after:
+            delay = max(delay, min(error.retry_after, 3600))
+        next_attempt = fields.Datetime.now() + timedelta(seconds=delay)
+        _logger.info("SMS %s: DIDWW transient error (%s), attempt %s, retry at %s",
+                     self.id, error, attempts, next_attempt)
+        self.write({
+            "didww_attempts": attempts, "didww_next_attempt": next_attempt,
+            "didww_failure_reason": str(error)[:250],
+        })
+        self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger(at=next_attempt)
+
+    def _didww_fail(self, failure_type, reason, unlink_failed=False):
+        _logger.info("SMS %s not sent through DIDWW: %s", self.ids, reason)
+        self.sms_tracker_id._action_update_from_sms_state(
+            "error", failure_type=failure_type, failure_reason=reason)
+        self.write({
+            "state": "error", "failure_type": failure_type, "didww_failure_reason": reason,
+            "didww_next_attempt": False, **({"to_delete": True} if unlink_failed else {}),
+        })
+
+    def resend_failed(self):
+        self.filtered(lambda sms: sms.state == "error").write({"didww_attempts": 0, "didww_next_attempt": False})
+        return super().resend_failed()

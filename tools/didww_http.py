@@ -1,0 +1,207 @@
+"""The HTTP choke point shared by DIDWW's JSON:API services (plain Python, no ORM).
+
+Every request DIDWW receives from this addon goes through :meth:`JsonApiTransport.request`:
+one pooled ``requests.Session`` per thread, a timeout on every call, a client-side rate
+limit, and errors turned into typed exceptions whose messages never carry credentials.
+"""
+
+import threading
+import time
+
+import requests
+from requests.adapters import HTTPAdapter
+
+JSONAPI_CONTENT_TYPE = "application/vnd.api+json"
+DEFAULT_TIMEOUT = (5, 20)  # (connect, read) seconds
+
+
+class DidwwError(Exception):
+    """A DIDWW request failed. ``transient`` errors are worth retrying later."""
+
+    transient = False
+
+    def __init__(self, message, status=None, detail=None, retry_after=None):
+        super().__init__(message)
+        self.status = status
+        self.detail = detail
+        self.retry_after = retry_after
+
+
+class DidwwBadRequestError(DidwwError):
+    """400, 415, 422: DIDWW refuses the request as it is; sending it again will not help."""
+
+
+class DidwwAuthError(DidwwError):
+    """401/403: wrong credentials or a source IP that DIDWW does not allow."""
+
+
+class DidwwNotFoundError(DidwwError):
+    """404: the resource or endpoint does not exist (often a wrong base URL)."""
+
+
+class DidwwRateLimitError(DidwwError):
+    """429: too many requests."""
+
+    transient = True
+
+
+class DidwwServerError(DidwwError):
+    """5xx: DIDWW failed."""
+
+    transient = True
+
+
+class DidwwNetworkError(DidwwError):
+    """Timeout, refused or dropped connection, TLS failure: DIDWW was not reached."""
+
+    transient = True
+
+
+class RateLimiter:
+    """A thread-safe token bucket: at most ``rate`` acquisitions per second, bursts of ``burst``."""
+
+    def __init__(self, rate, burst=None, clock=time.monotonic, sleep=time.sleep):
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self.rate = float(rate)
+        self.burst = float(burst or rate)
+        self._tokens = self.burst
+        self._clock = clock
+        self._sleep = sleep
+        self._last = clock()
+        self._lock = threading.Lock()
+
+    def acquire(self):
+        """Wait for a token; return the seconds waited."""
+        waited = 0.0
+        while True:
+            with self._lock:
+                now = self._clock()
+                self._tokens = min(self.burst, self._tokens + (now - self._last) * self.rate)
+                self._last = now
+                if self._tokens >= 1:
+                    self._tokens -= 1
+                    return waited
+                delay = (1 - self._tokens) / self.rate
+            self._sleep(delay)
+            waited += delay
+
+
+def error_detail(response):
+    """Return the human part of a JSON:API error document (``errors[].detail``), or ``""``."""
+    try:
+        document = response.json()
+    except ValueError:
+        return ""
+    errors = document.get("errors") if isinstance(document, dict) else None
+    if not isinstance(errors, list):
+        return ""
+    details = []
+    for error in errors:
+        if isinstance(error, dict):
+            text = error.get("detail") or error.get("title")
+            if isinstance(text, str) and text not in details:
+                details.append(text)
+    return "; ".join(details)[:500]
+
+
+def _retry_after(response):
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None
+
+
+ERROR_BY_STATUS = {
+    400: DidwwBadRequestError,
+    401: DidwwAuthError,
+    403: DidwwAuthError,
+    404: DidwwNotFoundError,
+    415: DidwwBadRequestError,
+    422: DidwwBadRequestError,
+    429: DidwwRateLimitError,
+}
+
+
+class JsonApiTransport:
+    """Pooled, rate-limited JSON:API over HTTPS.
+
+    :param base_url: e.g. ``https://sms-out.didww.com``; paths are appended to it.
+    :param auth: a ``requests`` auth object or ``None``.
+    :param headers: extra headers sent with every request (e.g. ``Api-Key``).
+    :param rate: requests per second allowed from this transport (shared by its threads).
+    :param timeout: ``(connect, read)`` seconds for every call.
+    :param pool_size: keep-alive connections kept per host.
+    """
+
+    def __init__(self, base_url, auth=None, headers=None, rate=20, timeout=DEFAULT_TIMEOUT, pool_size=8):
+        if not base_url or not base_url.startswith(("https://", "http://")):
+            raise ValueError("base_url must be an http(s) URL")
+        self.base_url = base_url.rstrip("/")
+        self.auth = auth
+        self.headers = {"Content-Type": JSONAPI_CONTENT_TYPE, "Accept": JSONAPI_CONTENT_TYPE, **(headers or {})}
+        self.timeout = timeout
+        self.pool_size = pool_size
+        self.limiter = RateLimiter(rate)
+        self._local = threading.local()
+        self._sessions = []
+        self._sessions_lock = threading.Lock()
+
+    def _session(self):
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            adapter = HTTPAdapter(pool_connections=1, pool_maxsize=self.pool_size, max_retries=0)
+            session.mount("https://", adapter)
+            session.mount("http://", adapter)
+            session.trust_env = False  # never route DIDWW traffic through an environment proxy
+            self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
+
+    def close(self):
+        with self._sessions_lock:
+            for session in self._sessions:
+                session.close()
+            self._sessions.clear()
+        self._local = threading.local()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def request(self, method, path, payload=None, params=None):
+        """Send one request; return the decoded JSON document (``{}`` for an empty body).
+
+        :raises DidwwError: a subclass saying what went wrong; never the credentials.
+        """
+        self.limiter.acquire()
+        url = self.base_url + path
+        try:
+            response = self._session().request(
+                method, url, json=payload, params=params, auth=self.auth,
+                headers=self.headers, timeout=self.timeout, allow_redirects=False,
+            )
+        except requests.Timeout as exc:
+            raise DidwwNetworkError(f"DIDWW did not answer in time ({type(exc).__name__})") from None
+        except requests.RequestException as exc:
+            raise DidwwNetworkError(f"DIDWW could not be reached ({type(exc).__name__})") from None
+        status = response.status_code
+        if 200 <= status < 300:
+            if not response.content:
+                return {}
+            try:
+                document = response.json()
+            except ValueError:
+                raise DidwwServerError(f"DIDWW answered {status} with a body that is not JSON", status=status) from None
+            if not isinstance(document, dict):
+                raise DidwwServerError(f"DIDWW answered {status} with an unexpected document", status=status)
+            return document
+        detail = error_detail(response)
+        error_class = ERROR_BY_STATUS.get(status) or (DidwwServerError if status >= 500 else DidwwError)
+        message = f"DIDWW answered {status}" + (f": {detail}" if detail else "")
+        raise error_class(message, status=status, detail=detail, retry_after=_retry_after(response))

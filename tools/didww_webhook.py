@@ -1,0 +1,186 @@
+"""Parse what DIDWW posts to our webhook (plain Python, no ORM).
+
+Two families share one URL:
+
+* status of an SMS we sent: a JSON:API document whose ``data.type`` is
+  ``outbound_message_callbacks`` (processing result) or ``dlr_event`` (delivery receipt);
+* an inbound SMS from the HTTP IN trunk: ``to``, ``from``, ``time``, ``text``, ``data``
+  (base64 of the text) and optionally ``uuid``, from JSON, a form or the query string.
+"""
+
+import base64
+import binascii
+import hashlib
+import re
+from dataclasses import dataclass, field
+from datetime import timezone
+from email.utils import parsedate_to_datetime
+
+MAX_BODY_BYTES = 256 * 1024  # DIDWW reassembles long SMS up to 64 KB; base64 and text both travel
+MAX_TEXT_CHARS = 65536
+STATUS_TYPES = ("outbound_message_callbacks", "dlr_event", "dlr_events")
+_NUMBER = re.compile(r"^\+?[0-9 ().\-]{3,32}$")
+_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+
+
+class WebhookFormatError(ValueError):
+    """The body is not something DIDWW sends; the message says what is wrong."""
+
+
+@dataclass
+class StatusEvent:
+    message_id: str
+    kind: str  # 'callback' (outbound_message_callbacks) or 'dlr' (dlr_event)
+    status: str  # normalised: success, routing_error, failed, delivered, undelivered, expired, rejected...
+    code_id: int | None = None
+    fragments_sent: int | None = None
+    error_message: str = ""
+    raw_status: str = ""
+
+    @property
+    def dedupe_key(self):
+        return f"status:{self.kind}:{self.message_id}:{self.status}"
+
+
+@dataclass
+class InboundSms:
+    to: str
+    sender: str
+    text: str
+    time: object = None  # naive UTC datetime, or None
+    uuid: str = ""
+    raw_time: str = ""
+    notes: list = field(default_factory=list)
+
+    @property
+    def dedupe_key(self):
+        if self.uuid:
+            return f"inbound:uuid:{self.uuid}"
+        digest = hashlib.sha256("\x1f".join((self.to, self.sender, self.raw_time, self.text)).encode()).hexdigest()
+        return f"inbound:sha256:{digest}"
+
+
+def _normalise_status(value):
+    return re.sub(r"[^a-z0-9]+", "_", str(value or "").strip().lower()).strip("_")
+
+
+def _as_int(value):
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+def parse_status(document):
+    """Return a :class:`StatusEvent` for a JSON:API status document, or ``None`` if it is not one."""
+    data = document.get("data") if isinstance(document, dict) else None
+    if not isinstance(data, dict) or data.get("type") not in STATUS_TYPES:
+        return None
+    message_id = data.get("id")
+    if not isinstance(message_id, str | int) or not _ID.match(str(message_id)):
+        raise WebhookFormatError("status callback without a valid data.id")
+    attributes = data.get("attributes")
+    if not isinstance(attributes, dict):
+        raise WebhookFormatError("status callback without data.attributes")
+    raw_status = attributes.get("status")
+    status = _normalise_status(raw_status)
+    if not status:
+        raise WebhookFormatError("status callback without attributes.status")
+    error_message = attributes.get("error_message") or attributes.get("error_code") or ""
+    return StatusEvent(
+        message_id=str(message_id),
+        kind="callback" if data["type"] == "outbound_message_callbacks" else "dlr",
+        status=status,
+        code_id=_as_int(attributes.get("code_id")),
+        fragments_sent=_as_int(attributes.get("fragments_sent")),
+        error_message=str(error_message)[:500],
+        raw_status=str(raw_status)[:64],
+    )
+
+
+def _text_field(params, name):
+    value = params.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise WebhookFormatError(f"'{name}' must be a string")
+    return value
+
+
+def decode_data(value):
+    """Decode DIDWW's ``{SMS_TEXT_BASE64_ENCODED}``; ``None`` when it is absent or not base64 of UTF-8."""
+    if not value:
+        return None
+    compact = re.sub(r"\s+", "", value)
+    try:
+        raw = base64.b64decode(compact + "=" * (-len(compact) % 4), validate=True)
+        return raw.decode("utf-8")
+    except (binascii.Error, ValueError):
+        return None
+
+
+def parse_time(value):
+    """RFC 1123 (``Mon, 23 Nov 2026 07:30:00 GMT``) or ISO 8601 to a naive UTC datetime, else ``None``."""
+    if not value:
+        return None
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        from datetime import datetime  # noqa: PLC0415 - rare fallback
+
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment
+
+
+def parse_inbound(params):
+    """Return an :class:`InboundSms` from flat parameters (JSON object, form or query string)."""
+    if not isinstance(params, dict):
+        raise WebhookFormatError("the body must be a JSON object or form fields")
+    to = _text_field(params, "to").strip()
+    sender = _text_field(params, "from").strip()
+    if not to or not sender:
+        raise WebhookFormatError("an inbound SMS needs 'to' and 'from'")
+    for name, number in (("to", to), ("from", sender)):
+        if not _NUMBER.match(number):
+            raise WebhookFormatError(f"'{name}' is not a phone number")
+    text = _text_field(params, "text")
+    data = _text_field(params, "data")
+    notes = []
+    decoded = decode_data(data)
+    if decoded is not None:
+        if decoded != text:
+            if text:
+                notes.append("text and data differ: data (base64) was used")
+            text = decoded
+    elif data:
+        if not text:
+            raise WebhookFormatError("'data' is not base64 of UTF-8 text")
+        notes.append("data is not valid base64: text was used")
+    if len(text) > MAX_TEXT_CHARS:
+        raise WebhookFormatError("the text is longer than 64 KB")
+    raw_time = _text_field(params, "time").strip()
+    uuid = _text_field(params, "uuid").strip()
+    if uuid and not _ID.match(uuid):
+        raise WebhookFormatError("'uuid' is not an identifier")
+    return InboundSms(to=to, sender=sender, text=text, time=parse_time(raw_time), uuid=uuid,
+                      raw_time=raw_time, notes=notes)
+
+
+def parse_event(params):
+    """Classify a decoded body: a :class:`StatusEvent` or an :class:`InboundSms`.
+
+    :raises WebhookFormatError: with a message fit for a 400 answer.
+    """
+    status = parse_status(params)
+    if status is not None:
+        return status
+    if isinstance(params, dict) and "data" in params and isinstance(params["data"], dict):
+        raise WebhookFormatError(f"unknown JSON:API type {str(params['data'].get('type'))[:64]!r}")
+    return parse_inbound(params)
