@@ -24,7 +24,7 @@ class ResCompany(models.Model):
     didww_sms_username = fields.Char("HTTP OUT trunk username", groups="base.group_system")
     didww_sms_password = fields.Char("HTTP OUT trunk password", groups="base.group_system")
     didww_sms_api_url = fields.Char(
-        "Outbound SMS API URL", default=DEFAULT_SMS_API_URL, required=True,
+        "Outbound SMS API URL", default=DEFAULT_SMS_API_URL,
         help="https://sms-out.didww.com (global), https://us.sms-out.didww.com or https://eu.sms-out.didww.com",
     )
     didww_sms_rate_limit = fields.Float(
@@ -50,7 +50,7 @@ class ResCompany(models.Model):
     didww_api_key = fields.Char("DIDWW API v3 key", groups="base.group_system")
     didww_api_environment = fields.Selection(
         [("production", "Production"), ("sandbox", "Sandbox")], "DIDWW API environment",
-        default="production", required=True, groups="base.group_system",
+        default="production", groups="base.group_system",
     )
     didww_api_version = fields.Char(
         "DIDWW API version", groups="base.group_system",
@@ -113,13 +113,22 @@ class ResCompany(models.Model):
             company_sudo.didww_sms_password,
             rate=company_sudo.didww_sms_rate_limit or 10.0,
             max_workers=company_sudo.didww_sms_max_workers or 1,
+            timeout=self._didww_timeout(),
         )
+
+    def _didww_timeout(self):
+        """Seconds DIDWW has to answer: system parameter ``didww_connector.timeout`` (default 20)."""
+        value = self.env["ir.config_parameter"].sudo().get_param("didww_connector.timeout", "20")
+        try:
+            return min(max(float(value), 0.1), 120.0)
+        except ValueError:
+            return 20.0
 
     def _didww_api_base_url(self):
         self.ensure_one()
-        override = self.env["ir.config_parameter"].sudo().get_param(
-            f"didww_connector.api_url.{self.sudo().didww_api_environment}")
-        return override or API_URLS[self.sudo().didww_api_environment]
+        environment = self.sudo().didww_api_environment or "production"
+        override = self.env["ir.config_parameter"].sudo().get_param(f"didww_connector.api_url.{environment}")
+        return override or API_URLS[environment]
 
     def _didww_api_client(self):
         """Return a :class:`DidwwApiClient` (API v3) for this company's key and environment."""
@@ -130,5 +139,5 @@ class ResCompany(models.Model):
                 "Enter the DIDWW API v3 key in Settings > Integrations > DIDWW first."))
         return DidwwApiClient(
             self._didww_api_base_url(), company_sudo.didww_api_key,
-            api_version=company_sudo.didww_api_version or None,
+            api_version=company_sudo.didww_api_version or None, timeout=self._didww_timeout(),
         )

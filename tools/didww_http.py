@@ -12,7 +12,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 JSONAPI_CONTENT_TYPE = "application/vnd.api+json"
-DEFAULT_TIMEOUT = (5, 20)  # (connect, read) seconds
+DEFAULT_TIMEOUT = 20.0  # seconds, for connecting and for each read
 
 
 class DidwwError(Exception):
@@ -131,7 +131,7 @@ class JsonApiTransport:
     :param auth: a ``requests`` auth object or ``None``.
     :param headers: extra headers sent with every request (e.g. ``Api-Key``).
     :param rate: requests per second allowed from this transport (shared by its threads).
-    :param timeout: ``(connect, read)`` seconds for every call.
+    :param timeout: seconds allowed to connect and for each read, on every call.
     :param pool_size: keep-alive connections kept per host.
     """
 

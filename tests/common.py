@@ -1,0 +1,85 @@
+import json
+from contextlib import contextmanager
+
+from odoo.tests import HttpCase, TransactionCase, new_test_user
+
+from .fake_didww import FakeDidww
+
+
+class DidwwMixin:
+    """A company texting through a fake DIDWW on 127.0.0.1, two numbers and a salesperson."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.fake = FakeDidww().start()
+        cls.addClassCleanup(cls.fake.stop)
+        cls.us = cls.env.ref("base.us")
+        cls.lt = cls.env.ref("base.lt")
+        cls.company = cls.env.company
+        cls.company.write({
+            "country_id": cls.us.id,
+            "didww_sms_active": True,
+            "didww_sms_username": cls.fake.username,
+            "didww_sms_password": cls.fake.password,
+            "didww_sms_api_url": cls.fake.url,
+            "didww_sms_rate_limit": 1000,
+            "didww_sms_max_workers": 4,
+        })
+        cls.user_sales = new_test_user(
+            cls.env, login="didww_sales", name="Sally Sales", email="sally@example.com",
+            groups="base.group_user,sales_team.group_sale_salesman", company_id=cls.company.id,
+            notification_type="inbox")
+        cls.user_other = new_test_user(
+            cls.env, login="didww_other", name="Otto Other", email="otto@example.com",
+            groups="base.group_user,sales_team.group_sale_salesman", company_id=cls.company.id,
+            notification_type="inbox")
+        Number = cls.env["didww.sms.number"]
+        cls.number_us = Number.create({
+            "number": "917 905 6077", "country_id": cls.us.id, "user_ids": [(6, 0, cls.user_sales.ids)],
+            "sequence": 1})
+        cls.number_lt = Number.create({
+            "number": "+370 41 123456", "user_ids": [(6, 0, cls.user_sales.ids)], "sequence": 2})
+        cls.partner = cls.env["res.partner"].create({
+            "name": "Ona Customer", "phone": "+370 41 654321", "country_id": cls.lt.id})
+        cls.partner_us = cls.env["res.partner"].create({
+            "name": "Ursula Customer", "mobile": "(212) 555-0142", "country_id": cls.us.id})
+
+    def setUp(self):
+        super().setUp()
+        self.fake.reset()
+
+    def outbound_requests(self):
+        return [r for r in self.fake.requests if r["path"] == "/outbound_messages"]
+
+    def last_notification(self, record):
+        return record.message_ids[:1].notification_ids.filtered(lambda n: n.notification_type == "sms")
+
+    @contextmanager
+    def assert_no_didww_request(self):
+        before = len(self.outbound_requests())
+        yield
+        self.assertEqual(len(self.outbound_requests()), before, "nothing should have reached DIDWW")
+
+
+class DidwwCase(DidwwMixin, TransactionCase):
+    pass
+
+
+class DidwwHttpCase(DidwwMixin, HttpCase):
+
+    def webhook_url(self, company=None, secret=None):
+        company = company or self.company
+        return f"/didww/webhook/{company.id}/{secret or company.didww_webhook_secret}"
+
+    def post_json(self, payload, url=None, content_type="application/json", method="POST"):
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+        response = self.opener.request(method, self.base_url() + (url or self.webhook_url()), data=data,
+                                       headers={"Content-Type": content_type}, timeout=30)
+        return response
+
+    def status_callback(self, message_id, status="Success", code_id=None, kind="outbound_message_callbacks"):
+        return {"data": {"type": kind, "id": message_id, "attributes": {
+            "time_start": "2026-11-23T07:20:30.45Z", "end_time": "2026-11-23T07:20:31.45Z",
+            "destination": "37041654321", "source": "37041123456", "status": status,
+            "code_id": code_id, "fragments_sent": 2}}}

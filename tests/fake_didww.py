@@ -1,0 +1,191 @@
+"""A fake DIDWW on 127.0.0.1 that speaks the documented protocols (plain Python, no Odoo).
+
+* Outbound SMS API: ``POST /outbound_messages`` (JSON:API, exact content type, basic auth, E.164
+  digits without ``+``) answering 201 with a message id, or the documented 400/401/415 errors;
+* API v3 under ``/v3``: ``GET /dids?include=did_group`` (pages) and ``GET /balance`` with ``Api-Key``.
+
+Tests script failures with :meth:`FakeDidww.script` (status, body, delay, drop) and read what was
+received in :attr:`FakeDidww.requests`.
+"""
+
+import base64
+import json
+import re
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+JSONAPI = "application/vnd.api+json"
+
+
+def jsonapi_error(status, title, detail):
+    return {"errors": [{"title": title, "detail": detail, "code": str(status), "status": str(status)}]}
+
+
+class FakeDidww:
+    def __init__(self, username="trunk-user", password="trunk-pass", api_key="API-KEY-1"):
+        self.username, self.password, self.api_key = username, password, api_key
+        self.requests = []
+        self.sent = []  # accepted outbound messages: dict(id, source, destination, content)
+        self.dids = []  # API v3 DIDs: dict(id, number, description, features)
+        self.balance = {"total_balance": "12.50", "credit": "0.00", "balance": "12.50"}
+        self.scripted = []  # list of (path_prefix, dict(status, body, delay, drop))
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.response_delay = 0.0
+        self._lock = threading.Lock()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, name="fake-didww", daemon=True)
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def reset(self):
+        with self._lock:
+            self.requests.clear()
+            self.sent.clear()
+            self.scripted.clear()
+            self.max_in_flight = 0
+            self.response_delay = 0.0
+
+    def script(self, path_prefix, status=None, body=None, delay=0.0, drop=False, times=1, headers=None):
+        """The next ``times`` requests whose path starts with ``path_prefix`` get this answer."""
+        for _ in range(times):
+            self.scripted.append((path_prefix, {"status": status, "body": body, "delay": delay, "drop": drop,
+                                                "headers": headers or {}}))
+
+    def _take_script(self, path):
+        with self._lock:
+            for index, (prefix, answer) in enumerate(self.scripted):
+                if path.startswith(prefix):
+                    del self.scripted[index]
+                    return answer
+        return None
+
+    def _handler_class(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _reply(self, status, document=None, content_type=JSONAPI, headers=None):
+                body = json.dumps(document).encode() if document is not None else b""
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _handle(self):
+                with fake._lock:
+                    fake.in_flight += 1
+                    fake.max_in_flight = max(fake.max_in_flight, fake.in_flight)
+                try:
+                    self._dispatch()
+                finally:
+                    with fake._lock:
+                        fake.in_flight -= 1
+
+            do_GET = do_POST = do_PUT = _handle
+
+            def _dispatch(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                parts = urlsplit(self.path)
+                record = {"method": self.command, "path": parts.path, "query": parse_qs(parts.query),
+                          "headers": dict(self.headers.items()), "body": raw}
+                try:
+                    record["json"] = json.loads(raw) if raw else None
+                except ValueError:
+                    record["json"] = None
+                with fake._lock:
+                    fake.requests.append(record)
+                if fake.response_delay:
+                    time.sleep(fake.response_delay)
+                answer = fake._take_script(parts.path)
+                if answer:
+                    if answer["delay"]:
+                        time.sleep(answer["delay"])
+                    if answer["drop"]:
+                        self.close_connection = True
+                        self.connection.shutdown(2)
+                        return
+                    if answer["status"]:
+                        return self._reply(answer["status"], answer["body"], headers=answer["headers"])
+                if parts.path == "/outbound_messages":
+                    return self._outbound(record)
+                if parts.path.startswith("/v3/"):
+                    return self._api_v3(record, parts.path[3:])
+                return self._reply(404, jsonapi_error(404, "Not Found", "no such endpoint"))
+
+            def _outbound(self, record):
+                if self.headers.get("Content-Type") != JSONAPI:
+                    return self._reply(415, jsonapi_error(415, "Unsupported Media Type", "Unsupported Media Type"))
+                expected = "Basic " + base64.b64encode(f"{fake.username}:{fake.password}".encode()).decode()
+                if self.headers.get("Authorization") != expected:
+                    return self._reply(401, jsonapi_error(401, "Unauthorized", "Authorization failed"))
+                data = (record["json"] or {}).get("data") if isinstance(record["json"], dict) else None
+                if not isinstance(data, dict):
+                    return self._reply(400, jsonapi_error(400, "Bad Request", "Invalid request"))
+                if data.get("type") != "outbound_messages":
+                    return self._reply(400, jsonapi_error(400, "Bad Request", "type is invalid"))
+                attributes = data.get("attributes") or {}
+                for name in ("destination", "source", "content"):
+                    if not attributes.get(name):
+                        return self._reply(400, jsonapi_error(400, "Bad Request", f"{name} - can't be blank"))
+                for name in ("destination", "source"):
+                    if not re.fullmatch(r"[0-9]{6,15}", attributes[name]):
+                        return self._reply(400, jsonapi_error(400, "Bad Request", f"{name} - is invalid"))
+                message_id = str(uuid.uuid4())
+                with fake._lock:
+                    fake.sent.append({"id": message_id, **{k: attributes[k] for k in ("source", "destination",
+                                                                                      "content")}})
+                return self._reply(201, {"data": {"type": "outbound_messages", "id": message_id}})
+
+            def _api_v3(self, record, path):
+                if self.headers.get("Api-Key") != fake.api_key:
+                    return self._reply(401, jsonapi_error(401, "Unauthorized", "Invalid API key"))
+                meta = {"api_version": self.headers.get("X-DIDWW-API-Version") or "2021-04-19"}
+                if path == "/balance":
+                    return self._reply(200, {"data": {"id": "b1", "type": "balances", "attributes": fake.balance},
+                                             "meta": meta})
+                if path == "/dids":
+                    query = record["query"]
+                    page = int((query.get("page[number]") or ["1"])[0])
+                    size = int((query.get("page[size]") or ["50"])[0])
+                    chunk = fake.dids[(page - 1) * size: page * size]
+                    include = "did_group" in (query.get("include") or [""])[0]
+                    data, included = [], []
+                    for did in chunk:
+                        group_id = f"group-{did['id']}"
+                        data.append({"id": did["id"], "type": "dids",
+                                     "attributes": {"number": did["number"], "description": did.get("description")},
+                                     "relationships": {"did_group": {"data": {"type": "did_groups", "id": group_id}}
+                                                       if include else {}}})
+                        if include:
+                            included.append({"id": group_id, "type": "did_groups",
+                                             "attributes": {"features": did["features"]}})
+                    document = {"data": data, "meta": dict(meta, total_records=len(fake.dids))}
+                    if include:
+                        document["included"] = included
+                    return self._reply(200, document)
+                return self._reply(404, jsonapi_error(404, "Not Found", "no such resource"))
+
+        return Handler
