@@ -3,6 +3,8 @@ import ipaddress
 import json
 import logging
 
+from werkzeug.exceptions import RequestEntityTooLarge
+
 from odoo import http
 from odoo.http import request
 
@@ -91,11 +93,17 @@ class DidwwWebhookController(http.Controller):
         params = {key: value for key, value in httprequest.args.items()}
         mimetype = httprequest.mimetype or ""
         if mimetype in FORM_TYPES:
-            params.update(httprequest.form.items())
+            httprequest.max_content_length = MAX_BODY_BYTES
+            try:
+                params.update(httprequest.form.items())
+            except RequestEntityTooLarge:
+                raise WebhookError(413, f"body larger than {MAX_BODY_BYTES} bytes") from None
             return params
-        body = httprequest.stream.read(MAX_BODY_BYTES + 1)
-        if len(body) > MAX_BODY_BYTES:
-            raise WebhookError(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        httprequest.max_content_length = MAX_BODY_BYTES  # also caps bodies sent without a length
+        try:
+            body = httprequest.get_data()
+        except RequestEntityTooLarge:
+            raise WebhookError(413, f"body larger than {MAX_BODY_BYTES} bytes") from None
         if not body.strip():
             if not params:
                 raise WebhookError(400, "empty request")

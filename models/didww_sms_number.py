@@ -148,13 +148,13 @@ class DidwwSmsNumber(models.Model):
     @api.model
     def _pick_source(self, company, user, destination):
         """The number an SMS to ``destination`` leaves from, per the interface contract:
-        a live sticky session with that destination; a number assigned to ``user`` (same country
-        as the destination first); the company's first active number.
+        a live sticky session with that destination (see ``didww.sms.session._find_live``); a number
+        assigned to ``user`` (same country as the destination first); the company's first active number.
         """
         numbers = self.sudo().search([("company_id", "=", company.id)])
         if not numbers:
             return self.browse()
-        session = self.env["didww.sms.session"]._find_live(numbers, destination)
+        session = self.env["didww.sms.session"]._find_live(numbers, destination, user)
         if session:
             return session.number_id
         if user:

@@ -22,30 +22,39 @@ class DidwwSmsSession(models.Model):
     res_model = fields.Char("Document model")
     res_id = fields.Many2oneReference("Document", model_field="res_model")
     last_activity = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
-    last_outbound = fields.Datetime("Last text sent", help="Stickiness runs from the last text a user sent.")
-    sticky_until = fields.Datetime(compute="_compute_sticky_until")
+    last_outbound = fields.Datetime("Last text sent", help="A user's hold on the conversation runs from here.")
+    live_until = fields.Datetime(
+        compute="_compute_windows", help="Texts to this customer leave from this number until then.")
+    sticky_until = fields.Datetime(
+        compute="_compute_windows", help="Until then, the customer's replies go to the sticky user only.")
 
-    _sql_constraints = [
-        ("number_remote_unique", "unique(number_id, remote_number)", "One conversation per number and customer."),
-    ]
-
-    @api.depends("last_outbound", "number_id.session_stickiness", "user_id")
-    def _compute_sticky_until(self):
+    @api.depends("last_activity", "last_outbound", "number_id.session_stickiness", "user_id")
+    def _compute_windows(self):
         for session in self:
-            minutes = session.number_id.session_stickiness
-            session.sticky_until = (session.last_outbound + timedelta(minutes=minutes)
-                                    if session.user_id and minutes and session.last_outbound else False)
+            window = timedelta(minutes=session.number_id.session_stickiness)
+            session.live_until = session.last_activity + window if window and session.last_activity else False
+            session.sticky_until = (session.last_outbound + window
+                                    if window and session.user_id and session.last_outbound else False)
+
+    def _is_live(self, now=None):
+        self.ensure_one()
+        return bool(self.live_until and self.live_until > (now or fields.Datetime.now()))
 
     def _is_sticky(self, now=None):
+        """A user holds the conversation: replies go to them only."""
         self.ensure_one()
         return bool(self.sticky_until and self.sticky_until > (now or fields.Datetime.now()))
 
     @api.model
-    def _find_live(self, numbers, remote_number):
-        """The sticky session of one of ``numbers`` with ``remote_number``, if one is live."""
-        sessions = self.sudo().search([("number_id", "in", numbers.ids), ("remote_number", "=", remote_number)])
-        live = sessions.filtered(lambda s: s._is_sticky())
-        return live.sorted("last_outbound", reverse=True)[:1]
+    def _find_live(self, numbers, remote_number, user=None):
+        """The live conversation of one of ``numbers`` with ``remote_number`` that ``user`` may text in:
+        one they hold, or one on a number assigned to them; without ``user``, any live one."""
+        sessions = self.sudo().search(
+            [("number_id", "in", numbers.ids), ("remote_number", "=", remote_number)], order="last_activity DESC")
+        live = sessions.filtered(lambda s: s._is_live())
+        if user:
+            live = live.filtered(lambda s: s.user_id == user or user in s.number_id._assigned_users())
+        return live[:1]
 
     @api.model
     def _get_or_create(self, number, remote_number):

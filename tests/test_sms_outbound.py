@@ -72,7 +72,8 @@ class TestSmsOutbound(DidwwCase):
     def test_source_expired_session_is_ignored(self):
         self.env["didww.sms.session"].create({
             "number_id": self.number_us.id, "remote_number": "+37041654321", "user_id": self.user_other.id,
-            "last_outbound": fields.Datetime.now() - timedelta(minutes=61)})
+            "last_outbound": fields.Datetime.now() - timedelta(minutes=61),
+            "last_activity": fields.Datetime.now() - timedelta(minutes=61)})
         self.send_to_partner()
         self.assertEqual(self.outbound_requests()[0]["json"]["data"]["attributes"]["source"], "37041123456")
 

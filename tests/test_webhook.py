@@ -1,0 +1,137 @@
+import json
+
+from odoo.tests import tagged
+
+from ..tools.didww_webhook import MAX_BODY_BYTES
+from .common import DidwwHttpCase
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookStatus(DidwwHttpCase):
+
+    def send_one(self):
+        message = self.partner.with_user(self.user_sales)._message_sms("Status please")
+        notification = message.sudo().notification_ids
+        return notification, notification.sms_tracker_ids
+
+    def events(self):
+        return self.env["didww.webhook.event"].search([("company_id", "=", self.company.id)])
+
+    def test_success_then_delivered(self):
+        notification, tracker = self.send_one()
+        response = self.post_json(self.status_callback(tracker.didww_message_id, "Success"))
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(notification.notification_status, "pending")
+        self.assertEqual((tracker.didww_status, tracker.didww_fragments_sent), ("sent", 2))
+        response = self.post_json(self.status_callback(tracker.didww_message_id, "DELIVERED", kind="dlr_event"))
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(notification.notification_status, "sent")  # shown "Delivered"
+        self.assertEqual(tracker.didww_status, "delivered")
+        # a late failure does not undo a delivery
+        self.post_json(self.status_callback(tracker.didww_message_id, "Failed", code_id=4))
+        self.assertEqual(notification.notification_status, "sent")
+
+    def test_delivered_before_success_stays_delivered(self):
+        notification, tracker = self.send_one()
+        self.post_json(self.status_callback(tracker.didww_message_id, "DELIVERED", kind="dlr_event"))
+        self.post_json(self.status_callback(tracker.didww_message_id, "Success"))
+        self.assertEqual(notification.notification_status, "sent")
+
+    def test_every_code_id_gives_a_failure_type_and_a_readable_reason(self):
+        expected = {1: "sms_country_not_supported", 2: "sms_country_not_supported", 3: "sms_country_not_supported",
+                    4: "sms_server", 5: "sms_acc", 6: "sms_server", 7: "sms_acc", 8: "sms_acc",
+                    100: "sms_credit", 101: "sms_not_delivered"}
+        for code, failure_type in expected.items():
+            for as_string in (False, True):
+                with self.subTest(code=code, as_string=as_string):
+                    notification, tracker = self.send_one()
+                    status = "Routing Error" if code in (1, 2, 3, 8) else "Failed"
+                    response = self.post_json(self.status_callback(
+                        tracker.didww_message_id, status, code_id=str(code) if as_string else code))
+                    self.assertEqual(response.status_code, 200, response.text)
+                    self.assertEqual(notification.notification_status, "exception")
+                    self.assertEqual(notification.failure_type, failure_type)
+                    self.assertIn(f"(code {code})", notification.failure_reason)
+                    self.assertEqual(tracker.didww_status, "error")
+
+    def test_unknown_code_and_dlr_failures(self):
+        notification, tracker = self.send_one()
+        self.post_json(self.status_callback(tracker.didww_message_id, "Failed", code_id=999))
+        self.assertEqual(notification.failure_type, "sms_not_delivered")
+        self.assertIn("999", notification.failure_reason)
+        for status, failure_type in (("FAILED", "sms_not_delivered"), ("EXPIRED", "sms_expired")):
+            with self.subTest(status=status):
+                notification, tracker = self.send_one()
+                self.post_json(self.status_callback(tracker.didww_message_id, status, kind="dlr_event"))
+                self.assertEqual((notification.notification_status, notification.failure_type),
+                                 ("exception", failure_type))
+
+    def test_duplicate_callback_is_processed_once(self):
+        _notification, tracker = self.send_one()
+        payload = self.status_callback(tracker.didww_message_id, "Success")
+        first, second = self.post_json(payload), self.post_json(payload)
+        self.assertEqual((first.status_code, second.status_code), (200, 200))
+        self.assertEqual(second.json()["status"], "duplicate")
+        self.assertEqual(len(self.events()), 1)
+
+    def test_callback_before_its_sms_is_kept_and_applied_later(self):
+        response = self.post_json(self.status_callback("11111111-2222-3333-4444-555555555555", "Success"))
+        self.assertEqual(response.status_code, 202)
+        event = self.events()
+        self.assertEqual(event.state, "pending")
+        # the SMS it is about gets committed a moment later
+        notification, tracker = self.send_one()
+        tracker.didww_message_id = "11111111-2222-3333-4444-555555555555"
+        self.env["didww.webhook.event"]._cron_process_pending()
+        self.assertEqual(event.state, "done")
+        self.assertEqual(tracker.didww_status, "sent")
+
+    def test_wrong_secret_or_company_is_403_and_stores_nothing(self):
+        payload = self.status_callback("abc", "Success")
+        for url in (self.webhook_url(secret="x" * 43), self.webhook_url(secret="short"),
+                    f"/didww/webhook/999999/{self.company.didww_webhook_secret}"):
+            with self.subTest(url=url):
+                response = self.post_json(payload, url=url)
+                self.assertEqual(response.status_code, 403)
+                self.assertEqual(response.json(), {"error": "invalid webhook URL"})
+        self.assertFalse(self.events())
+
+    def test_regenerated_secret_invalidates_the_old_url(self):
+        old_url = self.webhook_url()
+        self.company.action_didww_regenerate_webhook_secret()
+        self.assertEqual(self.post_json(self.status_callback("abc"), url=old_url).status_code, 403)
+        self.assertIn(self.company.didww_webhook_secret, self.company.didww_webhook_url)
+
+    def test_bad_bodies_get_a_clear_4xx(self):
+        cases = [
+            (b"{not json", "application/json", 400, "malformed JSON"),
+            (b"[1, 2]", "application/json", 400, "must be an object"),
+            (b"\xff\xfe{}", "application/json", 400, "not UTF-8"),
+            (b"", "application/json", 400, "empty request"),
+            (json.dumps({"data": {"type": "dids", "id": "1"}}).encode(), "application/vnd.api+json", 400,
+             "unknown JSON:API type"),
+            (json.dumps({"data": {"type": "outbound_message_callbacks", "attributes": {}}}).encode(),
+             "application/vnd.api+json", 400, "data.id"),
+            (b"hello", "text/plain", 415, "unsupported body type"),
+            (b"{" + b" " * (MAX_BODY_BYTES + 10) + b"}", "application/json", 413, "larger than"),
+        ]
+        for body, content_type, status, text in cases:
+            with self.subTest(status=status, text=text):
+                response = self.post_json(body, content_type=content_type)
+                self.assertEqual(response.status_code, status, response.text)
+                self.assertIn(text, response.json()["error"])
+        self.assertFalse(self.events(), "nothing malformed is stored")
+
+    def test_ip_allow_list(self):
+        self.company.didww_webhook_allowed_ips = "46.19.209.214, 185.238.173.74"
+        response = self.post_json(self.status_callback("abc"))
+        self.assertEqual(response.status_code, 403)
+        self.company.didww_webhook_allowed_ips = "46.19.209.214 127.0.0.0/8"
+        self.assertEqual(self.post_json(self.status_callback("abc")).status_code, 202)
+
+    def test_secrets_are_admin_only(self):
+        user = self.user_sales
+        company = self.company.with_user(user)
+        for fname in ("didww_sms_password", "didww_webhook_secret", "didww_webhook_url", "didww_api_key"):
+            with self.subTest(field=fname):
+                self.assertNotIn(fname, company.fields_get())
