@@ -82,26 +82,33 @@ class DidwwSmsNumber(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        return super().create([self._normalize_vals(vals) for vals in vals_list])
+        vals_list = [self._normalize_vals(vals) for vals in vals_list]
+        for vals in vals_list:
+            self._check_not_registered(vals.get("number"), vals.get("company_id") or self.env.company.id)
+        return super().create(vals_list)
 
     def write(self, vals):
-        if "number" in vals or "country_id" in vals:
+        if "number" in vals or "country_id" in vals or "company_id" in vals:
             for record in self:
-                super(DidwwSmsNumber, record).write(self._normalize_vals(vals, record))
+                record_vals = self._normalize_vals(vals, record)
+                self._check_not_registered(record_vals.get("number", record.number),
+                                           record_vals.get("company_id", record.company_id.id), record.id)
+                super(DidwwSmsNumber, record).write(record_vals)
             return True
         return super().write(vals)
 
-    @api.constrains("number", "company_id", "active")
-    def _check_duplicate_number(self):
-        for record in self:
-            duplicate = self.with_context(active_test=False).search([
-                ("number", "=", record.number), ("id", "!=", record.id), ("company_id", "=", record.company_id.id),
-            ], limit=1)
-            if duplicate:
-                raise ValidationError(self.env._(
-                    "The number %(number)s is already registered in %(company)s%(archived)s.",
-                    number=record.number, company=record.company_id.name,
-                    archived=self.env._(" (archived)") if not duplicate.active else ""))
+    def _check_not_registered(self, number, company_id, exclude_id=None):
+        """Refuse a number already in the company, with a message saying where (the SQL constraint
+        stays as the backstop for concurrent inserts)."""
+        domain = [("number", "=", number), ("company_id", "=", company_id)]
+        if exclude_id:
+            domain.append(("id", "!=", exclude_id))
+        duplicate = self.with_context(active_test=False).sudo().search(domain, limit=1)
+        if duplicate:
+            raise ValidationError(self.env._(
+                "The number %(number)s is already registered in %(company)s%(archived)s.",
+                number=number, company=duplicate.company_id.name,
+                archived=self.env._(" (archived)") if not duplicate.active else ""))
 
     def _format_remote(self, raw, outbound=False):
         """Normalise a customer's number as this DIDWW number is set to (E.164, or kept as it came)."""

@@ -60,16 +60,20 @@ class FakeDidww:
             self.max_in_flight = 0
             self.response_delay = 0.0
 
-    def script(self, path_prefix, status=None, body=None, delay=0.0, drop=False, times=1, headers=None):
-        """The next ``times`` requests whose path starts with ``path_prefix`` get this answer."""
+    def script(self, path_prefix, status=None, body=None, delay=0.0, drop=False, times=1, headers=None, skip=0):
+        """The next ``times`` requests whose path starts with ``path_prefix``, after ``skip`` of them
+        are served normally, get this answer."""
         for _ in range(times):
             self.scripted.append((path_prefix, {"status": status, "body": body, "delay": delay, "drop": drop,
-                                                "headers": headers or {}}))
+                                                "headers": headers or {}, "skip": skip}))
 
     def _take_script(self, path):
         with self._lock:
             for index, (prefix, answer) in enumerate(self.scripted):
                 if path.startswith(prefix):
+                    if answer["skip"]:
+                        answer["skip"] -= 1
+                        return None
                     del self.scripted[index]
                     return answer
         return None
