@@ -90,7 +90,7 @@ class DidwwWebhookController(http.Controller):
         length = httprequest.content_length
         if length is not None and length > MAX_BODY_BYTES:
             raise WebhookError(413, f"body larger than {MAX_BODY_BYTES} bytes")
-        params = {key: value for key, value in httprequest.args.items()}
+        params = dict(httprequest.args.items())
         mimetype = httprequest.mimetype or ""
         if mimetype in FORM_TYPES:
             httprequest.max_content_length = MAX_BODY_BYTES

@@ -7,4 +7,3 @@ from . import didww_voip_provider
 from . import res_users
 from . import sms_sms
 from . import sms_tracker
-from . import sms_composer

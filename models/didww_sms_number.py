@@ -23,7 +23,7 @@ class DidwwSmsNumber(models.Model):
     )
     name = fields.Char("Label", help="Optional label shown next to the number, e.g. 'Sales US'.")
     country_id = fields.Many2one(
-        "res.country", "Country", help="Country of the number; also used to reformat remote numbers.")
+        "res.country", help="Country of the number; also used to reformat remote numbers.")
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company, ondelete="cascade")
     user_ids = fields.Many2many(

@@ -9,7 +9,8 @@ from ..tools.sip_websocket import check_sip_websocket
 
 DEFAULT_WS_SERVER = "wss://sip.phone.systems"
 DEFAULT_PBX_SERVER = "sip.phone.systems"
-_HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?$")
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9\-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"^(?=.{{1,253}}$)({_LABEL}\.)*{_LABEL}$")
 
 
 def is_host(value):

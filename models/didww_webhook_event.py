@@ -98,7 +98,7 @@ class DidwwWebhookEvent(models.Model):
                         state, result = company_env._process_inbound(event_data)
             except WebhookFormatError as exc:
                 state, result = "error", str(exc)
-            except Exception as exc:  # noqa: BLE001 - kept, logged and retried, never lost
+            except Exception as exc:
                 _logger.exception("DIDWW webhook event %s could not be processed", event.id)
                 state, result = "error", f"{type(exc).__name__}: {exc}"[:250]
             event.write({"state": state, "result": result})
@@ -124,7 +124,8 @@ class DidwwWebhookEvent(models.Model):
             return "error", f"unknown DIDWW number {sms.to}"
         remote = number._format_remote(sms.sender)
         # serialise concurrent deliveries from one sender, so that a new sender gets one contact
-        lock_key = int.from_bytes(hashlib.sha256(f"didww:{company.id}:{remote}".encode()).digest()[:8], "big", signed=True)
+        digest = hashlib.sha256(f"didww:{company.id}:{remote}".encode()).digest()
+        lock_key = int.from_bytes(digest[:8], "big", signed=True)
         self.env.cr.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key])
 
         Session = self.env["didww.sms.session"]
@@ -159,13 +160,14 @@ class DidwwWebhookEvent(models.Model):
         if session_sudo._is_sticky() and session_sudo.res_model in self.env and session_sudo.res_id:
             record = self.env[session_sudo.res_model].sudo().browse(session_sudo.res_id).exists()
             if record:
-                partner = record if record._name == "res.partner" else record["partner_id"] if "partner_id" in record._fields else None
-                return record, partner
+                if record._name == "res.partner":
+                    return record, record
+                return record, record["partner_id"] if "partner_id" in record._fields else None
         Partner = self.env["res.partner"].sudo()
         company_domain = [("company_id", "in", [False, company.id])]
-        partner = Partner.search([("phone_sanitized", "=", remote)] + company_domain, limit=1)
+        partner = Partner.search([("phone_sanitized", "=", remote), *company_domain], limit=1)
         if not partner:
-            partner = Partner.search([("phone_mobile_search", "=", remote)] + company_domain, limit=1)
+            partner = Partner.search([("phone_mobile_search", "=", remote), *company_domain], limit=1)
         if partner:
             return partner, partner
         lead = self.env["crm.lead"].sudo().search([

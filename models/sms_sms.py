@@ -1,12 +1,14 @@
 import logging
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.tools.translate import LazyTranslate
 
 from ..tools import phone
-from ..tools.didww_http import DidwwAuthError, DidwwBadRequestError, DidwwError, DidwwNotFoundError
+from ..tools.didww_http import DidwwAuthError, DidwwBadRequestError, DidwwNotFoundError
 
 _logger = logging.getLogger(__name__)
 _lt = LazyTranslate(__name__)
@@ -80,11 +82,13 @@ class SmsSms(models.Model):
         trees with and without ``res.company._get_sms_api_class``."""
         didww_sms = self.filtered(lambda sms: sms.didww_company_id.didww_sms_active)
         other_sms = self - didww_sms
+        result = None
         if other_sms:
-            super(SmsSms, other_sms)._send(
+            result = super(SmsSms, other_sms)._send(
                 unlink_failed=unlink_failed, unlink_sent=unlink_sent, raise_exception=raise_exception)
         if didww_sms:
             didww_sms._didww_send(unlink_failed=unlink_failed, unlink_sent=unlink_sent, raise_exception=raise_exception)
+        return result
 
     def _didww_lock_ready(self):
         """The SMS of ``self`` that are due and not being sent by another transaction, locked.
@@ -170,7 +174,8 @@ class SmsSms(models.Model):
             "didww_message_id": message_id, "didww_source": source.number, "didww_next_attempt": False,
             **({"to_delete": True} if unlink_sent else {}),
         })
-        model, res_id = self.didww_res_model or self.mail_message_id.model, self.didww_res_id or self.mail_message_id.res_id
+        model = self.didww_res_model or self.mail_message_id.model
+        res_id = self.didww_res_id or self.mail_message_id.res_id
         record = self.env[model].browse(res_id) if model in self.env and res_id else None
         self.env["didww.sms.session"]._touch_outbound(source, destination, self.didww_user_id, record)
 
@@ -199,10 +204,23 @@ class SmsSms(models.Model):
         _logger.info("SMS %s not sent through DIDWW: %s", self.ids, reason)
         self.sms_tracker_id._action_update_from_sms_state(
             "error", failure_type=failure_type, failure_reason=reason)
+        self._didww_log_not_sent(reason)
         self.write({
             "state": "error", "failure_type": failure_type, "didww_failure_reason": reason,
             "didww_next_attempt": False, **({"to_delete": True} if unlink_failed else {}),
         })
+
+    def _didww_log_not_sent(self, reason=None):
+        """Post why an SMS without a chatter message (mass, automated) was not sent on its document."""
+        labels = dict(self._fields["failure_type"]._description_selection(self.env))
+        for sms in self.filtered(lambda sms: not sms.mail_message_id and sms.didww_res_model in self.env):
+            record = self.env[sms.didww_res_model].browse(sms.didww_res_id).exists()
+            if not record or not hasattr(record, "_message_log"):
+                continue
+            why = reason or sms.didww_failure_reason or labels.get(sms.failure_type) or self.env._("Unknown error")
+            record._message_log(body=Markup("<p>{}</p><p>{}</p>").format(
+                self.env._("SMS to %(number)s not sent: %(reason)s", number=sms.number or "-", reason=why),
+                sms.body or ""))
 
     def resend_failed(self):
         self.filtered(lambda sms: sms.state == "error").write({"didww_attempts": 0, "didww_next_attempt": False})

@@ -4,3 +4,4 @@ from . import test_inbound_routing
 from . import test_sms_number
 from . import test_voip
 from . import test_api_import
+from . import test_crm_actions

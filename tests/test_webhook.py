@@ -80,7 +80,7 @@ class TestWebhookStatus(DidwwHttpCase):
         event = self.events()
         self.assertEqual(event.state, "pending")
         # the SMS it is about gets committed a moment later
-        notification, tracker = self.send_one()
+        _notification, tracker = self.send_one()
         tracker.didww_message_id = "11111111-2222-3333-4444-555555555555"
         self.env["didww.webhook.event"]._cron_process_pending()
         self.assertEqual(event.state, "done")

@@ -106,5 +106,6 @@ class DidwwSmsClient:
 
         if len(messages) <= 1 or self.max_workers == 1:
             return [send_one(message) for message in messages]
-        with ThreadPoolExecutor(max_workers=min(self.max_workers, len(messages)), thread_name_prefix="didww-sms") as pool:
+        workers = min(self.max_workers, len(messages))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="didww-sms") as pool:
             return list(pool.map(send_one, messages))

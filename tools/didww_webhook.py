@@ -128,7 +128,7 @@ def parse_time(value):
     try:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
-        from datetime import datetime  # noqa: PLC0415 - rare fallback
+        from datetime import datetime
 
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))

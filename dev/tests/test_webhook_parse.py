@@ -8,7 +8,8 @@ def b64(text):
     return base64.b64encode(text.encode()).decode()
 
 
-def callback(status="Success", code_id=None, message_id="550e8400-e29b-41d4-a716-446655440000", kind="outbound_message_callbacks"):
+def callback(status="Success", code_id=None, message_id="550e8400-e29b-41d4-a716-446655440000",
+             kind="outbound_message_callbacks"):
     return {"data": {"type": kind, "id": message_id, "attributes": {
         "time_start": "1997-07-16T19:20:30.45Z", "end_time": "2001-07-16T19:20:30.45Z",
         "destination": "37041654321", "source": "37041123456", "status": status,

@@ -81,8 +81,10 @@ class SmsComposer(models.TransientModel):
         }
 
     def _action_send_sms_mass(self, records=None):
-        """Queued SMS wait for the hourly queue cron: wake it now."""
+        """Log on each document whose SMS was not sent, and wake the queue cron for the others
+        (it runs hourly otherwise)."""
         sms_all = super()._action_send_sms_mass(records=records)
+        sms_all.filtered(lambda sms: sms.state in ("canceled", "error"))._didww_log_not_sent()
         if sms_all and not self.mass_force_send and any(sms.state == "outgoing" for sms in sms_all):
             self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
         return sms_all
