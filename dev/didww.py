@@ -60,10 +60,17 @@ def find_odoo(path_option):
     return None
 
 
-def odoo_version(env):
-    out = subprocess.run([sys.executable, "-c", "import odoo.release as r; print(r.version)"],
+def check_odoo_importable(odoo, env):
+    """Fail clearly unless Odoo 18 and its requirements import in this Python."""
+    out = subprocess.run([sys.executable, "-c", "import odoo.release as r, odoo.api; print(r.version)"],
                          capture_output=True, text=True, env=env, check=False, cwd="/")
-    return out.stdout.strip() if out.returncode == 0 else None
+    if out.returncode != 0:
+        last = (out.stderr.strip().splitlines() or ["?"])[-1]
+        fail(f"Odoo at {odoo[1]} does not import with {sys.executable}: {last}. Install its requirements "
+             f"(pip install -r {odoo[1].parent / 'requirements.txt'}) in this Python.")
+    version = out.stdout.strip()
+    if not version.startswith("18."):
+        fail(f"found Odoo {version} at {odoo[1]}, this addon needs 18.0")
 
 
 ODOO_MISSING = (
@@ -316,9 +323,7 @@ def cmd_test(options):
         report.append(("Odoo tier (NOT RUN: Odoo 18 not found)", None))
     else:
         env = odoo_env(odoo)
-        version = odoo_version(env)
-        if not version or not version.startswith("18."):
-            fail(f"found Odoo {version} at {odoo[1]}, this addon needs 18.0")
+        check_odoo_importable(odoo, env)
         code, odoo_counts = odoo_tier(options, odoo, env, report)
         status |= code
         for i, value in enumerate(odoo_counts):
@@ -420,6 +425,7 @@ def cmd_run(options):
     if odoo is None:
         fail(ODOO_MISSING)
     env = odoo_env(odoo)
+    check_odoo_importable(odoo, env)
     server = database_server(options)
     paths = addons_path(odoo)
     db = options.database or "didww_demo"
@@ -428,6 +434,7 @@ def cmd_run(options):
            "--http-interface", options.interface]
     say(f"Odoo on http://localhost:{options.port} (database {db}, login admin / admin); Ctrl+C stops it")
     process = subprocess.Popen(cmd, env=env, cwd=ROOT)
+    signal.signal(signal.SIGTERM, lambda *_args: process.terminate())  # stop Odoo, then PostgreSQL
     try:
         return process.wait()
     except KeyboardInterrupt:

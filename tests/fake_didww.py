@@ -83,6 +83,7 @@ class FakeDidww:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body leave at once, as from a real server
 
             def log_message(self, *args):
                 pass

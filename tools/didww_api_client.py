@@ -5,9 +5,10 @@ A thin client of ours on ``requests`` rather than the official ``didww`` SDK: th
 no timeout, pagination or 429 handling. See README.rst.
 """
 
+import hashlib
 import time
 
-from .didww_http import DEFAULT_TIMEOUT, DidwwRateLimitError, JsonApiTransport
+from .didww_http import DEFAULT_TIMEOUT, DidwwRateLimitError, JsonApiTransport, shared_limiter
 
 API_URLS = {
     "production": "https://api.didww.com/v3",
@@ -30,7 +31,10 @@ class DidwwApiClient:
         headers = {"Api-Key": api_key}
         if api_version:
             headers["X-DIDWW-API-Version"] = api_version
-        self.transport = JsonApiTransport(base_url, headers=headers, rate=API_RATE_LIMIT, timeout=timeout)
+        # DIDWW counts 20 requests/s per key: every client of this process with the key shares one bucket
+        key_id = hashlib.sha256(api_key.encode()).hexdigest()
+        self.transport = JsonApiTransport(base_url, headers=headers, timeout=timeout,
+                                          limiter=shared_limiter(key_id, API_RATE_LIMIT))
         self.max_retries = max_retries
         self.backoff = backoff
         self._sleep = sleep

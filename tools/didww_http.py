@@ -87,6 +87,19 @@ class RateLimiter:
             waited += delay
 
 
+_shared_limiters = {}
+_shared_limiters_lock = threading.Lock()
+
+
+def shared_limiter(key, rate):
+    """The process-wide :class:`RateLimiter` of ``key`` (e.g. a hash of an API key)."""
+    with _shared_limiters_lock:
+        limiter = _shared_limiters.get(key)
+        if limiter is None or limiter.rate != float(rate):
+            limiter = _shared_limiters[key] = RateLimiter(rate)
+        return limiter
+
+
 def error_detail(response):
     """Return the human part of a JSON:API error document (``errors[].detail``), or ``""``."""
     try:
@@ -131,11 +144,13 @@ class JsonApiTransport:
     :param auth: a ``requests`` auth object or ``None``.
     :param headers: extra headers sent with every request (e.g. ``Api-Key``).
     :param rate: requests per second allowed from this transport (shared by its threads).
+    :param limiter: a :class:`RateLimiter` to share with other transports (e.g. per API key).
     :param timeout: seconds allowed to connect and for each read, on every call.
     :param pool_size: keep-alive connections kept per host.
     """
 
-    def __init__(self, base_url, auth=None, headers=None, rate=20, timeout=DEFAULT_TIMEOUT, pool_size=8):
+    def __init__(self, base_url, auth=None, headers=None, rate=20, timeout=DEFAULT_TIMEOUT, pool_size=8,
+                 limiter=None):
         if not base_url or not base_url.startswith(("https://", "http://")):
             raise ValueError("base_url must be an http(s) URL")
         self.base_url = base_url.rstrip("/")
@@ -143,7 +158,7 @@ class JsonApiTransport:
         self.headers = {"Content-Type": JSONAPI_CONTENT_TYPE, "Accept": JSONAPI_CONTENT_TYPE, **(headers or {})}
         self.timeout = timeout
         self.pool_size = pool_size
-        self.limiter = RateLimiter(rate)
+        self.limiter = limiter or RateLimiter(rate)
         self._local = threading.local()
         self._sessions = []
         self._sessions_lock = threading.Lock()

@@ -1,25 +1,16 @@
 """Load the addon's plain-Python parts (tools/, tests/fake_didww.py) without Odoo."""
 
-import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
 
-ADDON = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from addon_tools import load_fake, load_tools
 
-def _load(name, path, package=False):
-    spec = importlib.util.spec_from_file_location(
-        name, path, submodule_search_locations=[str(path.parent)] if package else None)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-didww_tools = _load("didww_tools", ADDON / "tools" / "__init__.py", package=True)
-fake_didww = _load("fake_didww", ADDON / "tests" / "fake_didww.py")
+load_tools()
+fake_didww = load_fake()
 
 
 @pytest.fixture

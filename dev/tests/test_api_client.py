@@ -56,3 +56,12 @@ def test_429_is_retried_with_backoff_then_gives_up(fake):
             pytest.raises(DidwwRateLimitError):
         client.balance()
     assert slept == [2.0, 2.0]
+
+
+def test_clients_of_one_key_share_the_20_per_second_budget(fake):
+    first = DidwwApiClient(fake.url + "/v3", fake.api_key)
+    second = DidwwApiClient(fake.url + "/v3", fake.api_key)
+    other = DidwwApiClient(fake.url + "/v3", "another-key")
+    assert first.transport.limiter is second.transport.limiter
+    assert first.transport.limiter is not other.transport.limiter
+    assert first.transport.limiter.rate == 20
