@@ -53,7 +53,8 @@ class DidwwWebhookController(http.Controller):
             company_sudo = self._check_access(company_id, secret)
             params = self._read_params()
             # sudo: the webhook is public; the secret in the URL authenticated DIDWW for this company
-            Event = request.env["didww.webhook.event"].sudo().with_company(company_sudo)
+            Event = request.env["didww.webhook.event"].sudo().with_company(company_sudo).with_context(
+                didww_webhook_request=True)
             try:
                 event, is_new = Event._store(company_sudo, params, request.httprequest.remote_addr)
             except WebhookFormatError as exc:
@@ -62,8 +63,9 @@ class DidwwWebhookController(http.Controller):
             _logger.info("DIDWW webhook for company %s refused (%s): %s", company_id, exc.status, exc)
             return request.make_json_response({"error": str(exc)}, status=exc.status)
 
-        if not is_new and event.state in ("done", "ignored"):
-            return request.make_json_response({"status": "duplicate", "event": event.id}, status=200)
+        if not is_new and (not event or event.state in ("done", "ignored")):
+            # a delivery processed before, or one a concurrent request is storing right now
+            return request.make_json_response({"status": "duplicate", "event": event.id or None}, status=200)
         event._process()
         if event.kind == "inbound" and event.state == "error":
             # stored, and processed again when DIDWW retries or the retry cron runs

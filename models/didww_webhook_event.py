@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from markupsafe import Markup
 from psycopg2 import IntegrityError
+from psycopg2.errors import LockNotAvailable
 
 from odoo import api, fields, models
 from odoo.tools import mute_logger, plaintext2html
@@ -77,6 +78,7 @@ class DidwwWebhookEvent(models.Model):
             with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
                 return self.create(vals), True
         except IntegrityError:
+            # stored before; empty when a concurrent delivery of it committed after our snapshot
             existing = self.search([("company_id", "=", company.id), ("dedupe_key", "=", vals["dedupe_key"])])
             return existing, False
 
@@ -98,7 +100,11 @@ class DidwwWebhookEvent(models.Model):
                         state, result = company_env._process_inbound(event_data)
             except WebhookFormatError as exc:
                 state, result = "error", str(exc)
-            except Exception as exc:
+            except LockNotAvailable:
+                if self.env.context.get("didww_webhook_request"):
+                    raise  # Odoo replays the whole request with a fresh snapshot
+                state, result = "pending", "another delivery from this sender was being processed"
+            except Exception as exc:  # kept, logged and retried by the cron: never lost
                 _logger.exception("DIDWW webhook event %s could not be processed", event.id)
                 state, result = "error", f"{type(exc).__name__}: {exc}"[:250]
             event.write({"state": state, "result": result})
@@ -123,10 +129,7 @@ class DidwwWebhookEvent(models.Model):
         if not number:
             return "error", f"unknown DIDWW number {sms.to}"
         remote = number._format_remote(sms.sender)
-        # serialise concurrent deliveries from one sender, so that a new sender gets one contact
-        digest = hashlib.sha256(f"didww:{company.id}:{remote}".encode()).digest()
-        lock_key = int.from_bytes(digest[:8], "big", signed=True)
-        self.env.cr.execute("SELECT pg_advisory_xact_lock(%s)", [lock_key])
+        self._lock_sender(company, remote)
 
         Session = self.env["didww.sms.session"]
         session_sudo = Session._get_or_create(number, remote)
@@ -153,6 +156,25 @@ class DidwwWebhookEvent(models.Model):
         )
         self.write({"res_model": record._name, "res_id": record.id})
         return "done", f"posted as message {message.id} on {record._name},{record.id} for {len(notify_users)} user(s)"
+
+    def _lock_sender(self, company, remote):
+        """Serialise deliveries from one sender, so that a new sender gets one contact.
+
+        Waiting for the lock would not be enough: this transaction's snapshot predates what the
+        holder commits (a new contact), so a busy lock raises PostgreSQL's own LockNotAvailable
+        instead. Odoo replays a webhook request that fails with it, with a fresh snapshot; the
+        retry cron does the same for events it processes.
+        """
+        key = self._sender_lock_key(company, remote)
+        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
+        if not self.env.cr.fetchone()[0]:
+            self.env.cr.execute("SET LOCAL lock_timeout = 1")
+            self.env.cr.execute("SELECT pg_advisory_xact_lock(%s)", [key])  # raises LockNotAvailable
+
+    @api.model
+    def _sender_lock_key(self, company, remote):
+        digest = hashlib.sha256(f"didww:{company.id}:{remote}".encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
 
     def _inbound_target(self, session_sudo, company, remote):
         """(record, author partner): live sticky session's thread, else the contact, else an open lead,

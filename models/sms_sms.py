@@ -1,10 +1,12 @@
 import logging
+import threading
 from datetime import timedelta
 
 from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import split_every
 from odoo.tools.translate import LazyTranslate
 
 from ..tools import phone
@@ -15,6 +17,8 @@ _lt = LazyTranslate(__name__)
 
 MAX_ATTEMPTS = 6  # first try + 5 retries, spread over about half an hour
 BACKOFF_SECONDS = (30, 60, 120, 300, 900)
+CHUNK_SIZE = 50  # SMS marked "process" and committed before their requests leave (queue runs)
+INTERRUPTED_AFTER = timedelta(minutes=10)
 
 # DIDWW answer to a send -> (sms.sms failure type, reason shown to people)
 DIDWW_SEND_ERRORS = {
@@ -76,6 +80,33 @@ class SmsSms(models.Model):
     # ------------------------------------------------------------
     # Routing: DIDWW companies go to DIDWW, every other SMS keeps Odoo IAP
     # ------------------------------------------------------------
+
+    def send(self, unlink_failed=False, unlink_sent=True, auto_commit=False, raise_exception=False):
+        # _send needs to know whether it may commit (the queue does, a user's request does not)
+        return super(SmsSms, self.with_context(didww_auto_commit=auto_commit)).send(
+            unlink_failed=unlink_failed, unlink_sent=unlink_sent, auto_commit=auto_commit,
+            raise_exception=raise_exception)
+
+    @api.model
+    def _process_queue(self, ids=None):
+        self._didww_fail_interrupted()
+        return super()._process_queue(ids=ids)
+
+    @api.model
+    def _didww_fail_interrupted(self):
+        """SMS left in "process" by a queue run that died between marking and recording them.
+
+        DIDWW may or may not have received them, and its API has no idempotency key: sending them
+        again could text the customer twice, so they fail with a reason that says what to check.
+        """
+        stale_sudo = self.sudo().search([
+            ("state", "=", "process"), ("didww_company_id", "!=", False), ("didww_message_id", "=", False),
+            ("write_date", "<", fields.Datetime.now() - INTERRUPTED_AFTER),
+        ])
+        if stale_sudo:
+            stale_sudo._didww_fail("sms_server", self.env._(
+                "Sending was interrupted: DIDWW may or may not have received this SMS. Check the SMS log "
+                "in the DIDWW panel before sending it again."))
 
     def _send(self, unlink_failed=False, unlink_sent=True, raise_exception=False):
         """Split the batch by provider. DIDWW SMS never reach ``super()``, so this works on 18.0
@@ -147,21 +178,32 @@ class SmsSms(models.Model):
             routed[sms.id] = (source, destination)
             to_send.append((sms.id, source.number, destination, sms.body or ""))
 
+        # Queue runs (only: like sms.send(auto_commit=True)) commit around each chunk: "process" before
+        # its requests leave, the results
+        # after; a run that dies in between leaves "process" rows (see _didww_fail_interrupted).
+        commit = self.env.context.get("didww_auto_commit") and not getattr(threading.current_thread(), "testing", False)
         with client:
-            results = client.send_many(to_send) if to_send else []
+            for chunk in split_every(CHUNK_SIZE, to_send):
+                if commit:
+                    self.browse(key for key, *_rest in chunk).write({"state": "process"})
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
+                for sms_id, message_id, error in client.send_many(chunk):
+                    self.browse(sms_id)._didww_record_result(message_id, error, *routed[sms_id],
+                                                             unlink_sent=unlink_sent, unlink_failed=unlink_failed)
+                if commit:
+                    self.env.cr.commit()  # pylint: disable=invalid-commit
 
-        for sms_id, message_id, error in results:
-            sms = self.browse(sms_id)
-            source, destination = routed[sms_id]
-            if message_id:
-                sms._didww_sent(message_id, source, destination, unlink_sent)
-            elif error.transient:
-                sms._didww_retry_later(error, unlink_failed)
-            else:
-                failure_type, reason = next(
-                    ((ftype, text) for cls, (ftype, text) in DIDWW_SEND_ERRORS.items() if isinstance(error, cls)),
-                    ("unknown", _lt("DIDWW refused this SMS: %(detail)s")))
-                sms._didww_fail(failure_type, str(reason) % {"detail": error.detail or str(error)}, unlink_failed)
+    def _didww_record_result(self, message_id, error, source, destination, unlink_sent, unlink_failed):
+        self.ensure_one()
+        if message_id:
+            self._didww_sent(message_id, source, destination, unlink_sent)
+        elif error.transient:
+            self._didww_retry_later(error, unlink_failed)
+        else:
+            failure_type, reason = next(
+                ((ftype, text) for cls, (ftype, text) in DIDWW_SEND_ERRORS.items() if isinstance(error, cls)),
+                ("unknown", _lt("DIDWW refused this SMS: %(detail)s")))
+            self._didww_fail(failure_type, str(reason) % {"detail": error.detail or str(error)}, unlink_failed)
 
     def _didww_sent(self, message_id, source, destination, unlink_sent):
         self.ensure_one()
@@ -195,7 +237,7 @@ class SmsSms(models.Model):
         _logger.info("SMS %s: DIDWW transient error (%s), attempt %s, retry at %s",
                      self.id, error, attempts, next_attempt)
         self.write({
-            "didww_attempts": attempts, "didww_next_attempt": next_attempt,
+            "state": "outgoing", "didww_attempts": attempts, "didww_next_attempt": next_attempt,
             "didww_failure_reason": str(error)[:250],
         })
         self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger(at=next_attempt)

@@ -1,10 +1,14 @@
 import base64
+from contextlib import closing
 from datetime import timedelta
 
-from odoo import fields
-from odoo.tests import tagged
+from psycopg2.errors import LockNotAvailable
 
-from .common import DidwwHttpCase
+from odoo import fields, sql_db
+from odoo.tests import tagged
+from odoo.tools import mute_logger
+
+from .common import DidwwCase, DidwwHttpCase
 
 
 def b64(text):
@@ -153,3 +157,26 @@ class TestInboundRouting(DidwwHttpCase):
             with self.subTest(payload=payload):
                 response = self.post_json(payload)
                 self.assertEqual(response.status_code, 400, response.text)
+
+
+@tagged("post_install", "-at_install")
+class TestInboundConcurrency(DidwwCase):
+
+    def test_a_delivery_from_a_sender_being_processed_elsewhere_waits_and_creates_one_contact(self):
+        Event = self.env["didww.webhook.event"]
+        params = {"to": "37041123456", "from": "37068888888", "text": "hello", "uuid": "c-1"}
+        event, _is_new = Event._store(self.company, params)
+        key = Event._sender_lock_key(self.company, "+37068888888")
+        # another worker (a real second connection) is processing a delivery from the same sender
+        with closing(sql_db.db_connect(self.env.cr.dbname).cursor()) as other:
+            other.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+            event._process()
+            self.assertEqual(event.state, "pending")
+            self.assertFalse(self.env["res.partner"].search([("phone", "=", "+37068888888")]))
+            with self.assertRaises(LockNotAvailable), mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                # in a webhook request the error reaches Odoo, which replays the request
+                event.with_context(didww_webhook_request=True)._process()
+            other.rollback()
+        event._process()
+        self.assertEqual(event.state, "done")
+        self.assertEqual(len(self.env["res.partner"].search([("phone", "=", "+37068888888")])), 1)

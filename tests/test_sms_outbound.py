@@ -179,6 +179,27 @@ class TestSmsOutbound(DidwwCase):
         self.assertEqual(message.notification_ids.failure_type, "sms_server")
         self.assertIn("after 6 attempts", message.notification_ids.failure_reason)
 
+    def test_sms_left_in_process_by_a_dead_queue_run_fails_visibly_and_is_not_resent(self):
+        message = self.partner.with_user(self.user_sales)._message_sms("Hi", put_in_queue=True)
+        sms = self.env["sms.sms"].sudo().search([("mail_message_id", "=", message.id)])
+        sms.state = "process"  # marked and committed, then the worker died before the results
+        sms.flush_recordset()
+        self.env.cr.execute("UPDATE sms_sms SET write_date = now() - interval '11 minutes' WHERE id = %s", [sms.id])
+        sms.invalidate_recordset()
+        self.env["sms.sms"]._process_queue()
+        self.assertFalse(self.outbound_requests(), "never sent twice")
+        self.assertEqual(sms.state, "error")
+        notification = message.sudo().notification_ids
+        self.assertEqual(notification.notification_status, "exception")
+        self.assertIn("may or may not have received", notification.failure_reason)
+
+    def test_recent_process_rows_are_left_alone(self):
+        message = self.partner.with_user(self.user_sales)._message_sms("Hi", put_in_queue=True)
+        sms = self.env["sms.sms"].sudo().search([("mail_message_id", "=", message.id)])
+        sms.state = "process"
+        self.env["sms.sms"]._process_queue()
+        self.assertEqual(sms.state, "process", "a queue run may still be sending it")
+
     def test_already_sent_sms_is_never_sent_again(self):
         self.send_to_partner()
         self.env["sms.sms"]._process_queue()
