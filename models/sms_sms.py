@@ -178,9 +178,9 @@ class SmsSms(models.Model):
             routed[sms.id] = (source, destination)
             to_send.append((sms.id, source.number, destination, sms.body or ""))
 
-        # Queue runs (only: like sms.send(auto_commit=True)) commit around each chunk: "process" before
-        # its requests leave, the results
-        # after; a run that dies in between leaves "process" rows (see _didww_fail_interrupted).
+        # Queue runs (only them, like sms.send(auto_commit=True)) commit around each chunk: "process"
+        # before its requests leave, the results after; a run that dies in between leaves "process"
+        # rows (see _didww_fail_interrupted).
         commit = self.env.context.get("didww_auto_commit") and not getattr(threading.current_thread(), "testing", False)
         with client:
             for chunk in split_every(CHUNK_SIZE, to_send):
