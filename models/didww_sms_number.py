@@ -1,11 +1,10 @@
 import logging
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError, ValidationError
+from odoo.exceptions import ValidationError
 
 from ..tools import phone
 from ..tools.didww_api_client import DidwwApiClient
-from ..tools.didww_http import DidwwAuthError, DidwwError
 
 _logger = logging.getLogger(__name__)
 
@@ -183,15 +182,8 @@ class DidwwSmsNumber(models.Model):
         All DIDs are fetched before anything is written, so a network error leaves nothing half done.
         """
         company = self.env.company
-        try:
-            with company._didww_api_client() as client:
-                dids = client.dids()
-        except DidwwAuthError as exc:
-            raise UserError(self.env._(
-                "DIDWW refused the API key (%(status)s). Check the key, the environment (production or "
-                "sandbox) and the API's allowed IP addresses in the DIDWW panel.", status=exc.status)) from None
-        except DidwwError as exc:
-            raise UserError(self.env._("DIDWW numbers could not be imported: %(error)s", error=str(exc))) from None
+        dids = company._didww_api_call(lambda client: client.dids(),
+                                       self.env._("DIDWW numbers could not be imported"))
         textable = [did for did in dids if did["number"] and DidwwApiClient.can_text(did)]
         existing = {n.number: n for n in self.with_context(active_test=False).search([("company_id", "=", company.id)])}
         countries = {c.code: c for c in self.env["res.country"].search([])}

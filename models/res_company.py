@@ -72,17 +72,24 @@ class ResCompany(models.Model):
         self.ensure_one()
         self.didww_webhook_secret = _new_webhook_secret()
 
-    def _action_didww_check_balance(self):
+    def _didww_api_call(self, call, failure):
+        """``call(client)`` with this company's API v3 client; DIDWW errors become a UserError
+        starting with ``failure`` (already translated)."""
         self.ensure_one()
         try:
             with self._didww_api_client() as client:
-                balance = client.balance()
+                return call(client)
         except DidwwAuthError as exc:
             raise UserError(self.env._(
                 "DIDWW refused the API key (%(status)s). Check the key, the environment (production or "
                 "sandbox) and the API's allowed IP addresses in the DIDWW panel.", status=exc.status)) from None
         except DidwwError as exc:
-            raise UserError(self.env._("The DIDWW balance could not be read: %(error)s", error=str(exc))) from None
+            raise UserError(self.env._("%(failure)s: %(error)s", failure=failure, error=str(exc))) from None
+
+    def _action_didww_check_balance(self):
+        self.ensure_one()
+        balance = self._didww_api_call(
+            lambda client: client.balance(), self.env._("The DIDWW balance could not be read"))
         text = self.env._("%(balance)s (credit %(credit)s, total %(total)s)",
                           balance=balance.get("balance", "?"), credit=balance.get("credit", "?"),
                           total=balance.get("total_balance", "?"))

@@ -2,15 +2,18 @@
 
 * Outbound SMS API: ``POST /outbound_messages`` (JSON:API, exact content type, basic auth, E.164
   digits without ``+``) answering 201 with a message id, or the documented 400/401/415 errors;
-* API v3 under ``/v3``: ``GET /dids?include=did_group`` (pages) and ``GET /balance`` with ``Api-Key``.
+* API v3 under ``/v3``: ``GET /dids?include=did_group`` (pages) and ``GET /balance`` with ``Api-Key``;
+* a one-shot SIP-over-WebSocket server (:func:`serve_websocket_once`) for the VoIP connection test.
 
 Tests script failures with :meth:`FakeDidww.script` (status, body, delay, drop) and read what was
 received in :attr:`FakeDidww.requests`.
 """
 
 import base64
+import hashlib
 import json
 import re
+import socket
 import threading
 import time
 import uuid
@@ -18,6 +21,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 JSONAPI = "application/vnd.api+json"
+WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455
 
 
 def jsonapi_error(status, title, detail):
@@ -194,3 +198,43 @@ class FakeDidww:
                 return self._reply(404, jsonapi_error(404, "Not Found", "no such resource"))
 
         return Handler
+
+
+def serve_websocket_once(answer="sip"):
+    """A one-shot WebSocket server on 127.0.0.1; return its port.
+
+    ``answer``: ``"sip"`` accepts with the ``sip`` subprotocol (as phone.systems does), ``"plain"``
+    accepts without a subprotocol, ``"http"`` answers a plain 200 instead of an upgrade.
+    """
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    server.settimeout(10)
+
+    def serve():
+        try:
+            connection, _address = server.accept()
+        except OSError:
+            server.close()
+            return
+        with connection:
+            request = b""
+            while b"\r\n\r\n" not in request:
+                chunk = connection.recv(4096)
+                if not chunk:
+                    break
+                request += chunk
+            key = next((line.split(":", 1)[1].strip() for line in request.decode("latin-1").split("\r\n")
+                        if line.lower().startswith("sec-websocket-key")), "")
+            accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
+            if answer == "http":
+                reply = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+            else:
+                reply = ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         f"Sec-WebSocket-Accept: {accept}\r\n"
+                         + ("Sec-WebSocket-Protocol: sip\r\n" if answer == "sip" else "") + "\r\n")
+            connection.sendall(reply.encode())
+        server.close()
+
+    threading.Thread(target=serve, name="fake-websocket", daemon=True).start()
+    return server.getsockname()[1]

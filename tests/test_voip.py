@@ -1,13 +1,10 @@
-import base64
-import hashlib
 import json
 import socket
-import threading
 
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from ..tools.sip_websocket import WS_GUID
+from .fake_didww import serve_websocket_once
 
 
 @tagged("post_install", "-at_install")
@@ -97,28 +94,10 @@ class TestVoip(HttpCase):
         self.assertIn("unreachable", params["message"])
 
     def test_connection_test_against_a_local_sip_websocket(self):
-        server = socket.socket()
-        server.bind(("127.0.0.1", 0))
-        server.listen(1)
-
-        def serve():
-            connection, _ = server.accept()
-            request = b""
-            while b"\r\n\r\n" not in request:
-                request += connection.recv(4096)
-            key = next(line.split(":", 1)[1].strip() for line in request.decode().split("\r\n")
-                       if line.lower().startswith("sec-websocket-key"))
-            accept = base64.b64encode(hashlib.sha1((key + WS_GUID).encode()).digest()).decode()
-            connection.sendall((
-                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                f"Sec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Protocol: sip\r\n\r\n").encode())
-            connection.close()
-            server.close()
-
-        threading.Thread(target=serve, daemon=True).start()
-        port = server.getsockname()[1]
-        # wss is required on providers; the local server speaks plain ws for the test
+        port = serve_websocket_once("sip")
         provider = self.env["didww.voip.provider"].create({"name": "local", "ws_server": f"wss://127.0.0.1:{port}"})
+        # providers require wss://; the local server speaks plain ws, so the stored URL is switched
+        # under the constraint for this test
         provider.env.cr.execute("UPDATE didww_voip_provider SET ws_server = %s WHERE id = %s",
                                 [f"ws://127.0.0.1:{port}", provider.id])
         provider.invalidate_recordset(["ws_server"])

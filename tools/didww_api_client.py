@@ -8,7 +8,7 @@ no timeout, pagination or 429 handling. See README.rst.
 import hashlib
 import time
 
-from .didww_http import DEFAULT_TIMEOUT, DidwwRateLimitError, JsonApiTransport, shared_limiter
+from .didww_http import DEFAULT_TIMEOUT, DidwwRateLimitError, JsonApiTransport, TransportClient, shared_limiter
 
 API_URLS = {
     "production": "https://api.didww.com/v3",
@@ -20,7 +20,7 @@ MAX_PAGES = 1000
 SMS_FEATURES = ("sms_in", "sms_out", "p2p", "a2p")
 
 
-class DidwwApiClient:
+class DidwwApiClient(TransportClient):
     """DIDWW API v3 with ``Api-Key`` auth, an optional ``X-DIDWW-API-Version`` header, 20 requests/s,
     and bounded retries with backoff on 429."""
 
@@ -38,15 +38,6 @@ class DidwwApiClient:
         self.max_retries = max_retries
         self.backoff = backoff
         self._sleep = sleep
-
-    def close(self):
-        self.transport.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
 
     def get(self, path, params=None):
         """GET with retries on 429 (``Retry-After`` honoured, else exponential backoff)."""

@@ -137,6 +137,21 @@ ERROR_BY_STATUS = {
 }
 
 
+class TransportClient:
+    """Base of the DIDWW clients: they own a :class:`JsonApiTransport` and close it on exit."""
+
+    transport = None
+
+    def close(self):
+        self.transport.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
 class JsonApiTransport:
     """Pooled, rate-limited JSON:API over HTTPS.
 

@@ -10,7 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 from requests.auth import HTTPBasicAuth
 
-from .didww_http import DEFAULT_TIMEOUT, DidwwBadRequestError, DidwwError, DidwwServerError, JsonApiTransport
+from .didww_http import (
+    DEFAULT_TIMEOUT,
+    DidwwBadRequestError,
+    DidwwError,
+    DidwwServerError,
+    JsonApiTransport,
+    TransportClient,
+)
 
 DEFAULT_SMS_API_URL = "https://sms-out.didww.com"
 SMS_API_URLS = (
@@ -33,7 +40,7 @@ def e164_digits(number):
     return digits
 
 
-class DidwwSmsClient:
+class DidwwSmsClient(TransportClient):
     """Send SMS through one DIDWW HTTP OUT trunk.
 
     :param rate: requests per second this client allows itself (DIDWW does not publish the
@@ -49,15 +56,6 @@ class DidwwSmsClient:
             base_url or DEFAULT_SMS_API_URL, auth=HTTPBasicAuth(username, password),
             rate=rate, timeout=timeout, pool_size=self.max_workers,
         )
-
-    def close(self):
-        self.transport.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
 
     @staticmethod
     def outbound_message_document(source, destination, content):
