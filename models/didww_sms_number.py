@@ -9,6 +9,35 @@ from ..tools.didww_api_client import DidwwApiClient
 _logger = logging.getLogger(__name__)
 
 
+class SourcePicker:
+    """Chooses the number an SMS leaves from, per the interface contract, without queries:
+
+    1. a live conversation with the destination that the sender holds, or on one of their numbers
+       (any live one when there is no sender);
+    2. a number assigned to the sender, in the destination's country first;
+    3. the company's first active number.
+    """
+
+    def __init__(self, numbers, assigned, live_by_remote):
+        self.numbers = numbers
+        self.assigned = assigned
+        self.live_by_remote = live_by_remote
+
+    def numbers_of(self, user):
+        return self.numbers.filtered(lambda number: user in self.assigned[number])
+
+    def pick(self, user, destination):
+        for session in self.live_by_remote.get(destination, ()):
+            if not user or session.user_id == user or user in self.assigned.get(session.number_id, ()):
+                return session.number_id
+        mine = self.numbers_of(user) if user else self.numbers.browse()
+        if mine:
+            region = phone.country_of(destination)
+            same_country = mine.filtered(lambda n: n.country_id.code == region) if region else mine.browse()
+            return (same_country or mine)[:1]
+        return self.numbers[:1]
+
+
 class DidwwSmsNumber(models.Model):
     _name = "didww.sms.number"
     _description = "DIDWW SMS number"
@@ -123,13 +152,17 @@ class DidwwSmsNumber(models.Model):
 
     def _assigned_users(self):
         """Users who send and receive through these numbers."""
-        users = self.env["res.users"]
-        for record in self:
-            if record.all_users:
-                users |= self.env["res.users"].sudo().search([
-                    ("share", "=", False), ("company_ids", "in", record.company_id.ids)])
-            users |= record.user_ids
-        return users
+        return self._assigned_users_by_number()[1]
+
+    def _assigned_users_by_number(self):
+        """``({number: users}, all those users)``, with one user search per company of the
+        "All users" numbers."""
+        Users = self.env["res.users"].sudo()
+        company_users = {company: Users.search([("share", "=", False), ("company_ids", "in", company.ids)])
+                         for company in self.filtered("all_users").company_id}
+        by_number = {number: (number.user_ids | company_users.get(number.company_id, Users))
+                     if number.all_users else number.user_ids for number in self}
+        return by_number, Users.union(*by_number.values())
 
     @api.model
     def _find_by_number(self, company, raw):
@@ -146,30 +179,18 @@ class DidwwSmsNumber(models.Model):
         return self.browse()
 
     @api.model
-    def _numbers_of(self, company, user):
-        """Active numbers of ``company`` assigned to ``user`` (directly or through "All users")."""
-        return self.sudo().search([("company_id", "=", company.id)]).filtered(
-            lambda number: user in number._assigned_users())
+    def _source_picker(self, company, destinations=()):
+        """A :class:`SourcePicker` for ``company``: its numbers, their users and the live
+        conversations with ``destinations`` read once for a whole batch of SMS."""
+        numbers = self.sudo().search([("company_id", "=", company.id)])
+        assigned, _users = numbers._assigned_users_by_number()
+        live = self.env["didww.sms.session"]._live_by_remote(numbers, destinations)
+        return SourcePicker(numbers, assigned, live)
 
     @api.model
     def _pick_source(self, company, user, destination):
-        """The number an SMS to ``destination`` leaves from, per the interface contract:
-        a live sticky session with that destination (see ``didww.sms.session._find_live``); a number
-        assigned to ``user`` (same country as the destination first); the company's first active number.
-        """
-        numbers = self.sudo().search([("company_id", "=", company.id)])
-        if not numbers:
-            return self.browse()
-        session = self.env["didww.sms.session"]._find_live(numbers, destination, user)
-        if session:
-            return session.number_id
-        if user:
-            mine = numbers.filtered(lambda n: user in n._assigned_users())
-            if mine:
-                region = phone.country_of(destination)
-                same_country = mine.filtered(lambda n: n.country_id.code == region) if region else mine.browse()
-                return (same_country or mine)[:1]
-        return numbers[:1]
+        """The number one SMS to ``destination`` leaves from (see :class:`SourcePicker`)."""
+        return self._source_picker(company, [destination]).pick(user, destination)
 
     # ------------------------------------------------------------
     # DIDWW API v3 import

@@ -46,15 +46,18 @@ class DidwwSmsSession(models.Model):
         return bool(self.sticky_until and self.sticky_until > (now or fields.Datetime.now()))
 
     @api.model
-    def _find_live(self, numbers, remote_number, user=None):
-        """The live conversation of one of ``numbers`` with ``remote_number`` that ``user`` may text in:
-        one they hold, or one on a number assigned to them; without ``user``, any live one."""
-        sessions = self.sudo().search(
-            [("number_id", "in", numbers.ids), ("remote_number", "=", remote_number)], order="last_activity DESC")
-        live = sessions.filtered(lambda s: s._is_live())
-        if user:
-            live = live.filtered(lambda s: s.user_id == user or user in s.number_id._assigned_users())
-        return live[:1]
+    def _live_by_remote(self, numbers, remote_numbers):
+        """``{remote number: live conversations on numbers, most recent first}``, in one query."""
+        remote_numbers = [remote for remote in set(remote_numbers) if remote]
+        if not numbers or not remote_numbers:
+            return {}
+        sessions = self.sudo().search([("number_id", "in", numbers.ids), ("remote_number", "in", remote_numbers)],
+                                      order="last_activity DESC, id DESC")
+        now = fields.Datetime.now()
+        result = {}
+        for session in sessions.filtered(lambda s: s._is_live(now)):
+            result.setdefault(session.remote_number, []).append(session)
+        return result
 
     @api.model
     def _get_or_create(self, number, remote_number):

@@ -157,16 +157,17 @@ class SmsSms(models.Model):
             self._didww_fail("sms_acc", str(exc), unlink_failed)
             return
 
-        Number = self.env["didww.sms.number"]
+        destinations = {sms.id: sms._didww_destination(company) for sms in self}
+        picker = self.env["didww.sms.number"]._source_picker(company, destinations.values())
         to_send, routed = [], {}
         for sms in self:
-            destination = sms._didww_destination(company)
+            destination = destinations[sms.id]
             if not destination:
                 sms._didww_fail("sms_number_format", self.env._(
                     "%(number)s is not a valid phone number for the recipient's country.",
                     number=sms.number or ""), unlink_failed)
                 continue
-            source = Number._pick_source(company, sms.didww_user_id, destination)
+            source = picker.pick(sms.didww_user_id, destination)
             if not source:
                 sms._didww_fail("unknown", self.env._(
                     "No DIDWW number to send from: add an SMS number for %(company)s in Settings > DIDWW > "

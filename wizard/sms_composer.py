@@ -46,12 +46,14 @@ class SmsComposer(models.TransientModel):
         the owner of the lead), else the user sending.
         """
         result = super()._prepare_mass_sms_values(records)
-        Number = self.env["didww.sms.number"]
+        pickers = {}
         for record in records:
             company = record.company_id if "company_id" in record._fields and record.company_id else self.env.company
+            if company not in pickers:
+                pickers[company] = self.env["didww.sms.number"]._source_picker(company)
             user = self.env.user
             owner = record["user_id"] if "user_id" in record._fields else None
-            if owner and owner._name == "res.users" and not owner.share and Number._numbers_of(company, owner):
+            if owner and owner._name == "res.users" and not owner.share and pickers[company].numbers_of(owner):
                 user = owner
             result[record.id].update({
                 "didww_company_id": company.id,
