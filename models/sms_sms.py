@@ -183,28 +183,34 @@ class SmsSms(models.Model):
         # before its requests leave, the results after; a run that dies in between leaves "process"
         # rows (see _didww_fail_interrupted).
         commit = self.env.context.get("didww_auto_commit") and not getattr(threading.current_thread(), "testing", False)
+        retry_at = []
         with client:
             for chunk in split_every(CHUNK_SIZE, to_send):
                 if commit:
                     self.browse(key for key, *_rest in chunk).write({"state": "process"})
                     self.env.cr.commit()  # pylint: disable=invalid-commit
                 for sms_id, message_id, error in client.send_many(chunk):
-                    self.browse(sms_id)._didww_record_result(message_id, error, *routed[sms_id],
-                                                             unlink_sent=unlink_sent, unlink_failed=unlink_failed)
+                    retry_at.append(self.browse(sms_id)._didww_record_result(
+                        message_id, error, *routed[sms_id], unlink_sent=unlink_sent, unlink_failed=unlink_failed))
                 if commit:
                     self.env.cr.commit()  # pylint: disable=invalid-commit
+        if any(retry_at):
+            # one wake-up of the queue for the whole batch, at the earliest retry
+            self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger(at=min(filter(None, retry_at)))
 
     def _didww_record_result(self, message_id, error, source, destination, unlink_sent, unlink_failed):
+        """Record one answer of DIDWW; return when to try again (transient errors), else ``None``."""
         self.ensure_one()
         if message_id:
             self._didww_sent(message_id, source, destination, unlink_sent)
         elif error.transient:
-            self._didww_retry_later(error, unlink_failed)
+            return self._didww_retry_later(error, unlink_failed)
         else:
             failure_type, reason = next(
                 ((ftype, text) for cls, (ftype, text) in DIDWW_SEND_ERRORS.items() if isinstance(error, cls)),
                 ("unknown", _lt("DIDWW refused this SMS: %(detail)s")))
             self._didww_fail(failure_type, str(reason) % {"detail": error.detail or str(error)}, unlink_failed)
+        return None
 
     def _didww_sent(self, message_id, source, destination, unlink_sent):
         self.ensure_one()
@@ -223,14 +229,15 @@ class SmsSms(models.Model):
         self.env["didww.sms.session"]._touch_outbound(source, destination, self.didww_user_id, record)
 
     def _didww_retry_later(self, error, unlink_failed):
-        """Transient failure: keep the SMS queued and wake the queue later, a bounded number of times."""
+        """Transient failure: keep the SMS queued for a later attempt, a bounded number of times.
+        Return the time of that attempt (``None`` once attempts are exhausted)."""
         self.ensure_one()
         attempts = self.didww_attempts + 1
         if attempts >= MAX_ATTEMPTS:
             self._didww_fail("sms_server", self.env._(
                 "DIDWW could not be reached after %(attempts)s attempts: %(error)s",
                 attempts=attempts, error=str(error)), unlink_failed)
-            return
+            return None
         delay = BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
         if error.retry_after:
             delay = max(delay, min(error.retry_after, 3600))
@@ -241,7 +248,7 @@ class SmsSms(models.Model):
             "state": "outgoing", "didww_attempts": attempts, "didww_next_attempt": next_attempt,
             "didww_failure_reason": str(error)[:250],
         })
-        self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger(at=next_attempt)
+        return next_attempt
 
     def _didww_fail(self, failure_type, reason, unlink_failed=False):
         _logger.info("SMS %s not sent through DIDWW: %s", self.ids, reason)

@@ -257,3 +257,21 @@ class TestSmsOutbound(DidwwCase):
         self.assertGreater(self.fake.max_in_flight, 1, "requests were sent in parallel")
         self.assertLessEqual(self.fake.max_in_flight, 4)
 
+
+    def test_a_batch_of_transient_failures_wakes_the_queue_once(self):
+        cron = self.env.ref("sms.ir_cron_sms_scheduler_action")
+        triggers_before = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
+        partners = self.env["res.partner"].create([
+            {"name": f"R{i}", "mobile": f"+3706{i:07d}", "country_id": self.lt.id} for i in range(5)])
+        self.fake.script("/outbound_messages", status=429, body={"errors": [{"detail": "Too Many Requests"}]},
+                         times=5)
+        composer = self.env["sms.composer"].with_context(
+            default_res_model="res.partner", default_res_ids=partners.ids, default_composition_mode="mass",
+        ).create({"body": "Hi"})
+        composer.action_send_sms()  # queued: one trigger to send now
+        self.env["sms.sms"]._process_queue()
+        triggers = self.env["ir.cron.trigger"].search([("cron_id", "=", cron.id)], order="id")
+        self.assertEqual(len(triggers) - triggers_before, 2, "one to send now, one for the retry")
+        sms = self.env["sms.sms"].sudo().search([("partner_id", "in", partners.ids)])
+        self.assertEqual(set(sms.mapped("state")), {"outgoing"})
+        self.assertEqual(triggers[-1].call_at, min(sms.mapped("didww_next_attempt")))
