@@ -8,6 +8,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from odoo import http
 from odoo.http import request
 
+from ..models.didww_webhook_event import UNKNOWN_NUMBER
 from ..models.res_company import WEBHOOK_ROUTE
 from ..tools.didww_webhook import MAX_BODY_BYTES, WebhookFormatError
 
@@ -69,7 +70,7 @@ class DidwwWebhookController(http.Controller):
         event._process()
         if event.kind == "inbound" and event.state == "error":
             # stored, and processed again when DIDWW retries or the retry cron runs
-            status = 404 if event.result.startswith("unknown DIDWW number") else 422
+            status = 404 if event.result.startswith(UNKNOWN_NUMBER) else 422
             return request.make_json_response({"error": event.result, "event": event.id}, status=status)
         code = 200 if event.state == "done" else 202
         return request.make_json_response({"status": event.state, "event": event.id}, status=code)

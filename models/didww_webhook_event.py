@@ -15,6 +15,7 @@ from ..tools.didww_webhook import InboundSms, StatusEvent, WebhookFormatError, p
 _logger = logging.getLogger(__name__)
 
 STATUS_WAIT = timedelta(hours=1)  # a callback may beat the commit of the SMS it is about
+UNKNOWN_NUMBER = "unknown DIDWW number"  # result prefix the webhook answers with a 404
 
 
 class DidwwWebhookEvent(models.Model):
@@ -127,7 +128,7 @@ class DidwwWebhookEvent(models.Model):
         company = self.company_id
         number = self.env["didww.sms.number"]._find_by_number(company, sms.to)
         if not number:
-            return "error", f"unknown DIDWW number {sms.to}"
+            return "error", f"{UNKNOWN_NUMBER} {sms.to}"
         remote = number._format_remote(sms.sender)
         self._lock_sender(company, remote)
 
