@@ -43,6 +43,7 @@ class DidwwWebhookEvent(models.Model):
     result = fields.Char(readonly=True)
     attempts = fields.Integer(readonly=True)
     remote_addr = fields.Char("From IP", readonly=True)
+    sms_time = fields.Datetime("Sent at (DIDWW)", readonly=True, help="DIDWW's time of an inbound SMS (RFC 1123).")
     res_model = fields.Char("Document model", readonly=True)
     res_id = fields.Many2oneReference("Document", model_field="res_model", readonly=True)
 
@@ -74,6 +75,7 @@ class DidwwWebhookEvent(models.Model):
             "dedupe_key": event_data.dedupe_key,
             "payload": json.dumps(params, ensure_ascii=False, sort_keys=True),
             "remote_addr": remote_addr,
+            "sms_time": getattr(event_data, "time", None) or False,
         }
         try:
             with mute_logger("odoo.sql_db"), self.env.cr.savepoint():

@@ -39,6 +39,7 @@ class TestInboundRouting(DidwwHttpCase):
         self.assertFalse(self.env["sms.sms"].sudo().search([("mail_message_id", "=", message.id)]))
         event = self.env["didww.webhook.event"].search([("dedupe_key", "=", "inbound:uuid:u-1")])
         self.assertEqual((event.state, event.res_model, event.res_id), ("done", "res.partner", self.partner.id))
+        self.assertEqual(fields.Datetime.to_string(event.sms_time), "2026-11-23 07:30:00", "DIDWW's time, kept")
 
     def test_number_formats_of_to(self):
         for index, to in enumerate(("19179056077", "+19179056077", "(917) 905-6077", "1-917-905-6077")):
