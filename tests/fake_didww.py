@@ -10,10 +10,14 @@ received in :attr:`FakeDidww.requests`.
 """
 
 import base64
+import datetime
 import hashlib
+import ipaddress
 import json
+import os
 import re
 import socket
+import ssl
 import threading
 import time
 import uuid
@@ -200,11 +204,39 @@ class FakeDidww:
         return Handler
 
 
-def serve_websocket_once(answer="sip"):
+def self_signed_certificate(directory):
+    """Write a key and a self-signed certificate for 127.0.0.1 in ``directory``; return their paths."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    key_path, cert_path = os.path.join(directory, "key.pem"), os.path.join(directory, "cert.pem")
+    with open(key_path, "wb") as handle:
+        handle.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                       serialization.NoEncryption()))
+    with open(cert_path, "wb") as handle:
+        handle.write(certificate.public_bytes(serialization.Encoding.PEM))
+    return key_path, cert_path
+
+
+def serve_websocket_once(answer="sip", tls=None):
     """A one-shot WebSocket server on 127.0.0.1; return its port.
 
     ``answer``: ``"sip"`` accepts with the ``sip`` subprotocol (as phone.systems does), ``"plain"``
     accepts without a subprotocol, ``"http"`` answers a plain 200 instead of an upgrade.
+    ``tls``: ``(key_path, cert_path)`` to serve wss:// (see :func:`self_signed_certificate`).
     """
     server = socket.socket()
     server.bind(("127.0.0.1", 0))
@@ -214,6 +246,10 @@ def serve_websocket_once(answer="sip"):
     def serve():
         try:
             connection, _address = server.accept()
+            if tls:
+                context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+                context.load_cert_chain(tls[1], tls[0])
+                connection = context.wrap_socket(connection, server_side=True)
         except OSError:
             server.close()
             return

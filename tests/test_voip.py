@@ -1,10 +1,13 @@
 import json
+import os
 import socket
+import tempfile
+from unittest.mock import patch
 
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import HttpCase, new_test_user, tagged
 
-from .fake_didww import serve_websocket_once
+from .fake_didww import self_signed_certificate, serve_websocket_once
 
 
 @tagged("post_install", "-at_install")
@@ -93,13 +96,23 @@ class TestVoip(HttpCase):
         self.assertEqual(params["type"], "danger")
         self.assertIn("unreachable", params["message"])
 
-    def test_connection_test_against_a_local_sip_websocket(self):
-        port = serve_websocket_once("sip")
-        provider = self.env["didww.voip.provider"].create({"name": "local", "ws_server": f"wss://127.0.0.1:{port}"})
-        # providers require wss://; the local server speaks plain ws, so the stored URL is switched
-        # under the constraint for this test
-        provider.env.cr.execute("UPDATE didww_voip_provider SET ws_server = %s WHERE id = %s",
-                                [f"ws://127.0.0.1:{port}", provider.id])
-        provider.invalidate_recordset(["ws_server"])
-        params = provider.action_test_connection()["params"]
+    def test_connection_test_against_a_local_sip_websocket_over_tls(self):
+        with tempfile.TemporaryDirectory() as directory:
+            key_path, cert_path = self_signed_certificate(directory)
+            port = serve_websocket_once("sip", tls=(key_path, cert_path))
+            provider = self.env["didww.voip.provider"].create({
+                "name": "local", "ws_server": f"wss://127.0.0.1:{port}/ws"})
+            # the code path is production's (default TLS context, certificate checked): the test
+            # only makes OpenSSL trust the throwaway certificate
+            with patch.dict(os.environ, {"SSL_CERT_FILE": cert_path}):
+                params = provider.action_test_connection()["params"]
         self.assertEqual(params["type"], "success", params["message"])
+        self.assertIn("accepted a SIP WebSocket", params["message"])
+
+    def test_connection_test_reports_an_untrusted_certificate(self):
+        with tempfile.TemporaryDirectory() as directory:
+            port = serve_websocket_once("sip", tls=self_signed_certificate(directory))
+            provider = self.env["didww.voip.provider"].create({"name": "local", "ws_server": f"wss://127.0.0.1:{port}"})
+            params = provider.action_test_connection()["params"]
+        self.assertEqual(params["type"], "danger")
+        self.assertIn("TLS failed", params["message"])
