@@ -206,6 +206,7 @@ class FakeDidww:
 
 def self_signed_certificate(directory):
     """Write a key and a self-signed certificate for 127.0.0.1 in ``directory``; return their paths."""
+    # imported here: the pure-Python tier loads this module where cryptography may be absent
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
