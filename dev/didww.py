@@ -28,6 +28,10 @@ from pathlib import Path
 ADDON = "didww_connector"
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".work"
+# Odoo and pytest-odoo need the addon in a folder named didww_connector, whatever the clone is
+# called: a link to the clone, kept outside it so that the tree never contains itself
+CLONE_ID = hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]
+ADDONS_LINK_DIR = Path(tempfile.gettempdir()) / f"didww-connector-addons-{CLONE_ID}"
 RED, GREEN, BOLD, RESET = ("\033[31m", "\033[32m", "\033[1m", "\033[0m") if sys.stdout.isatty() else ("",) * 4
 
 
@@ -89,7 +93,7 @@ def odoo_env(odoo):
 
 
 def addons_path(odoo):
-    link_dir = WORK / "addons"
+    link_dir = ADDONS_LINK_DIR
     link_dir.mkdir(parents=True, exist_ok=True)
     link = link_dir / ADDON
     if (link.is_symlink() or link.exists()) and link.resolve() != ROOT:
@@ -142,8 +146,7 @@ class PrivateCluster:
         self.base = WORK / "pg"
         if self.run_as and not _traversable_by_others(WORK):
             # 'nobody' cannot reach a clone under e.g. /root: keep the cluster in a private temp folder
-            digest = hashlib.sha1(str(ROOT).encode()).hexdigest()[:10]
-            self.base = Path(tempfile.gettempdir()) / f"didww-connector-pg-{digest}"
+            self.base = Path(tempfile.gettempdir()) / f"didww-connector-pg-{CLONE_ID}"
         self.data = self.base / "data"
         self.started_here = False
 
@@ -383,10 +386,10 @@ def odoo_tier(options, odoo, env, report):
             # stack); a test file option marks test mode without running anything at load time
             "--odoo-extra=test-file=/dev/null",
             "-W", "default::DeprecationWarning",
-            # from the addons folder, never from inside the symlink: the module must be
+            # from the link's folder, never from inside the link: the module must be
             # odoo.addons.didww_connector, whatever the clone's folder is called
-            f"--rootdir={WORK / 'addons'}", *(options.pytest_args or []), str(WORK / "addons" / ADDON / "tests"),
-        ], env=env, cwd=WORK / "addons")
+            f"--rootdir={ADDONS_LINK_DIR}", *(options.pytest_args or []), str(ADDONS_LINK_DIR / ADDON / "tests"),
+        ], env=env, cwd=ADDONS_LINK_DIR)
         counts = junit_counts(junit)
         ran = counts[0] + counts[1] > 0
         report.append((f"Odoo tests: {counts[0]} passed, {counts[1]} failed (tests and subtests)",
