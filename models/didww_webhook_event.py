@@ -16,6 +16,7 @@ _logger = logging.getLogger(__name__)
 
 STATUS_WAIT = timedelta(hours=1)  # a callback may beat the commit of the SMS it is about
 UNKNOWN_NUMBER = "unknown DIDWW number"  # result prefix the webhook answers with a 404
+KEEP_DAYS = 90  # processed events older than this are deleted by the autovacuum
 
 
 class DidwwWebhookEvent(models.Model):
@@ -118,7 +119,9 @@ class DidwwWebhookEvent(models.Model):
         self.filtered(lambda event: event.state in ("pending", "error"))._process()
 
     def _process_status(self, status):
-        tracker_sudo = self.env["sms.tracker"].sudo().search([("didww_message_id", "=", status.message_id)], limit=1)
+        # a company's webhook only updates that company's SMS
+        tracker_sudo = self.env["sms.tracker"].sudo().search(
+            [("didww_message_id", "=", status.message_id), ("didww_company_id", "=", self.company_id.id)], limit=1)
         if not tracker_sudo:
             if fields.Datetime.now() - (self.create_date or fields.Datetime.now()) > STATUS_WAIT:
                 return "ignored", "no SMS with this DIDWW message id"
@@ -203,6 +206,12 @@ class DidwwWebhookEvent(models.Model):
             return lead, lead.partner_id or None
         partner = Partner.create({"name": remote, "phone": remote})
         return partner, partner
+
+    @api.autovacuum
+    def _gc_processed_events(self):
+        """Processed and ignored events are kept for KEEP_DAYS for the record, then deleted."""
+        self.search([("state", "in", ("done", "ignored")),
+                     ("create_date", "<", fields.Datetime.now() - timedelta(days=KEEP_DAYS))]).unlink()
 
     @api.model
     def _cron_process_pending(self, limit=500):

@@ -216,7 +216,8 @@ class SmsSms(models.Model):
         self.ensure_one()
         _logger.info("SMS %s sent through DIDWW as message %s", self.id, message_id)
         tracker = self.sms_tracker_id or self.env["sms.tracker"].sudo().create({"sms_uuid": self.uuid})
-        tracker.write({"didww_message_id": message_id, "didww_status": "accepted", "didww_failure_reason": False})
+        tracker.write({"didww_message_id": message_id, "didww_company_id": self.didww_company_id.id,
+                       "didww_status": "accepted", "didww_failure_reason": False})
         tracker.with_context(sms_skip_msg_notification=True)._action_update_from_sms_state("pending")
         self.write({
             "state": "pending", "failure_type": False, "didww_failure_reason": False,

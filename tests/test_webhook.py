@@ -86,6 +86,26 @@ class TestWebhookStatus(DidwwHttpCase):
         self.assertEqual(event.state, "done")
         self.assertEqual(tracker.didww_status, "sent")
 
+    def test_another_companys_webhook_cannot_change_a_status(self):
+        notification, tracker = self.send_one()
+        company_b = self.env["res.company"].create({"name": "B Corp"})
+        response = self.post_json(self.status_callback(tracker.didww_message_id, "Failed", code_id=4),
+                                  url=self.webhook_url(company=company_b))
+        self.assertEqual(response.status_code, 202, "kept, waiting for an SMS of B with that id")
+        self.assertEqual(notification.notification_status, "pending")
+        self.assertEqual(tracker.didww_company_id, self.company)
+
+    def test_processed_events_are_deleted_after_90_days(self):
+        _notification, tracker = self.send_one()
+        self.post_json(self.status_callback(tracker.didww_message_id, "Success"))
+        self.post_json(self.status_callback("unknown-id", "Success"))
+        events = self.events()
+        self.env.cr.execute("UPDATE didww_webhook_event SET create_date = now() - interval '91 days' WHERE id IN %s",
+                            [tuple(events.ids)])
+        events.invalidate_recordset()
+        self.env["didww.webhook.event"]._gc_processed_events()
+        self.assertEqual(self.events().mapped("state"), ["pending"], "waiting events are kept")
+
     def test_wrong_secret_or_company_is_403_and_stores_nothing(self):
         payload = self.status_callback("abc", "Success")
         for url in (self.webhook_url(secret="x" * 43), self.webhook_url(secret="short"),
