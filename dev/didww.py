@@ -14,6 +14,7 @@ import argparse
 import ast
 import csv
 import hashlib
+import io
 import os
 import shutil
 import signal
@@ -257,7 +258,24 @@ def check_static():
     for row in rows[1:]:
         if len(row) != 8 or any(flag not in ("0", "1") for flag in row[4:]):
             problems.append(f"security/ir.model.access.csv: bad row {row}")
+    problems += check_readme()
     return problems
+
+
+def check_readme():
+    """README.rst renders without docutils warnings (skipped when docutils is not installed)."""
+    try:
+        import docutils.core
+        import docutils.utils
+    except ImportError:
+        return []
+    warnings = io.StringIO()
+    try:
+        docutils.core.publish_string((ROOT / "README.rst").read_text(), writer_name="null", settings_overrides={
+            "report_level": 2, "halt_level": 5, "warning_stream": warnings})
+    except docutils.utils.SystemMessage as exc:
+        return [f"README.rst: {exc}"]
+    return [f"README.rst: {line}" for line in warnings.getvalue().splitlines() if line.strip()]
 
 
 def run_step(title, cmd, env=None, cwd=ROOT):
