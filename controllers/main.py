@@ -10,7 +10,7 @@ from odoo.http import request
 
 from ..models.didww_webhook_event import UNKNOWN_NUMBER
 from ..models.res_company import WEBHOOK_ROUTE
-from ..tools.didww_webhook import MAX_BODY_BYTES, WebhookFormatError
+from ..tools.didww_webhook import MAX_BODY_BYTES, WebhookFormatError, salvage_template
 
 _logger = logging.getLogger(__name__)
 
@@ -119,7 +119,11 @@ class DidwwWebhookController(http.Controller):
             try:
                 document = json.loads(text)
             except ValueError:
-                raise WebhookError(400, "malformed JSON body") from None
+                # raw {SMS_TEXT} in DIDWW's JSON template breaks on quotes and line breaks
+                salvaged = salvage_template(text)
+                if salvaged is None:
+                    raise WebhookError(400, "malformed JSON body") from None
+                document = salvaged
             if not isinstance(document, dict):
                 raise WebhookError(400, "the JSON body must be an object")
             params.update(document)

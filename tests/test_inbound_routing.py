@@ -126,6 +126,14 @@ class TestInboundRouting(DidwwHttpCase):
         self.inbound("no uuid")
         self.assertEqual(len(self.partner.message_ids.filtered(lambda m: "no uuid" in (m.body or ""))), 1)
 
+    def test_raw_text_that_breaks_the_json_template_is_recovered_from_data(self):
+        text = 'Is the "Solar XL" still available?\nThanks ☀️'
+        body = ('{"uuid":"r-1","to":"37041123456","from":"37041654321","time":"Mon, 23 Nov 2026 08:50:00 GMT",'
+                f'"text":"{text}","data":"{b64(text)}"}}').encode()
+        response = self.post_json(body)
+        self.assertEqual(response.status_code, 200, response.text)
+        self.assertIn('Is the "Solar XL" still available?<br>Thanks ☀️', self.partner.message_ids[0].body)
+
     def test_get_with_query_parameters(self):
         url = self.webhook_url() + "?to=37041123456&from=37041654321&text=via+GET&uuid=g-1"
         response = self.opener.get(self.base_url() + url, timeout=30)

@@ -173,6 +173,25 @@ def parse_inbound(params):
                       raw_time=raw_time, notes=notes)
 
 
+_SAFE_TEMPLATE_VALUE = re.compile(r'"(to|from|time|uuid|data)"\s*:\s*"([^"\\]*)"')
+
+
+def salvage_template(body):
+    """Recover an inbound SMS from a JSON template that raw ``{SMS_TEXT}`` broke (a quote, a
+    backslash or a line break in the text makes DIDWW post invalid JSON).
+
+    The template's other values cannot contain quotes (numbers, RFC 1123 time, uuid, base64), so
+    they are read exactly; the text comes from ``data``. Return the parameters, or ``None`` when
+    the body holds no ``to``, ``from`` and decodable ``data``.
+    """
+    values = {}
+    for name, value in _SAFE_TEMPLATE_VALUE.findall(body):
+        values.setdefault(name, value)
+    if not values.get("to") or not values.get("from") or decode_data(values.get("data")) is None:
+        return None
+    return values
+
+
 def parse_event(params):
     """Classify a decoded body: a :class:`StatusEvent` or an :class:`InboundSms`.
 

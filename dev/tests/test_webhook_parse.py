@@ -1,7 +1,15 @@
 import base64
+import json
 
 import pytest
-from didww_tools.didww_webhook import InboundSms, StatusEvent, WebhookFormatError, parse_event, parse_time
+from didww_tools.didww_webhook import (
+    InboundSms,
+    StatusEvent,
+    WebhookFormatError,
+    parse_event,
+    parse_time,
+    salvage_template,
+)
 
 
 def b64(text):
@@ -97,3 +105,22 @@ def test_parse_time_formats():
     assert parse_time("2026-11-23T09:30:00+02:00").hour == 7
     assert parse_time("yesterday") is None
     assert parse_time("") is None
+
+
+def test_salvage_a_template_that_raw_text_broke():
+    text = 'She said "yes"\nand \\ left ☀️'
+    body = ('{"uuid":"u-9","to":"19179056077","from":"12125550142","time":"Mon, 23 Nov 2026 08:50:00 GMT",'
+            f'"text":"{text}","data":"{b64(text)}"}}')
+    with pytest.raises(ValueError):
+        json.loads(body)
+    params = salvage_template(body)
+    event = parse_event(params)
+    assert (event.to, event.sender, event.uuid, event.text) == ("19179056077", "12125550142", "u-9", text)
+    assert event.time.isoformat() == "2026-11-23T08:50:00"
+
+
+def test_salvage_needs_to_from_and_decodable_data():
+    assert salvage_template('{"to":"1","from":"2","text":"a"b"}') is None
+    assert salvage_template('{"to":"1","text":"a"b","data":"aGk="}') is None
+    assert salvage_template('{"to":"1","from":"2","data":"%%%"') is None
+    assert salvage_template("not json at all") is None
