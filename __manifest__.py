@@ -24,6 +24,7 @@
         "views/res_config_settings_views.xml",
         "views/res_users_views.xml",
         "wizard/sms_composer_views.xml",
+        "wizard/sms_resend_views.xml",
         "views/didww_menus.xml",
     ],
 }

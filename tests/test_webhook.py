@@ -54,6 +54,21 @@ class TestWebhookStatus(DidwwHttpCase):
                     self.assertIn(f"(code {code})", notification.failure_reason)
                     self.assertEqual(tracker.didww_status, "error")
 
+    def test_sending_failures_dialog_shows_didww_reason_without_iap_buttons(self):
+        notification, tracker = self.send_one()
+        self.post_json(self.status_callback(tracker.didww_message_id, "Routing Error", code_id=8))
+        wizard = self.env["sms.resend"].with_context(default_mail_message_id=notification.mail_message_id.id).create({})
+        self.assertTrue(wizard.didww_active)
+        self.assertIn("not allowed on your DIDWW HTTP OUT trunk", wizard.recipient_ids.failure_reason)
+        self.assertEqual(wizard.recipient_ids.failure_type, "sms_acc")
+        self.assertFalse(wizard.has_unregistered_account, "no IAP 'Set up an account' for DIDWW")
+        self.assertTrue(wizard.can_resend)
+        # "Send & Close" sends it again through DIDWW
+        self.fake.reset()
+        wizard.action_resend()
+        self.assertEqual(len(self.outbound_requests()), 1)
+        self.assertEqual(notification.notification_status, "pending")
+
     def test_unknown_code_and_dlr_failures(self):
         notification, tracker = self.send_one()
         self.post_json(self.status_callback(tracker.didww_message_id, "Failed", code_id=999))
