@@ -13,7 +13,7 @@ import binascii
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import timezone
+from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
 MAX_BODY_BYTES = 256 * 1024  # DIDWW reassembles long SMS up to 64 KB; base64 and text both travel
@@ -128,8 +128,6 @@ def parse_time(value):
     try:
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):
-        from datetime import datetime
-
         try:
             moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
         except ValueError:
