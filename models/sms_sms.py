@@ -63,15 +63,21 @@ class SmsSms(models.Model):
         return super().create(vals_list)
 
     @api.model
+    def _didww_company_of(self, record):
+        """The company whose settings send SMS about ``record``: its own, else the current one."""
+        if record and "company_id" in record._fields and record.company_id:
+            return record.company_id
+        return self.env.company
+
+    @api.model
     def _didww_origin(self, message):
         """(company, user) an SMS belongs to: the document's company, else the current one;
         the user sending it, else the message author's user."""
-        company = self.env.company
         message_sudo = message.sudo()  # sudo: the SMS is created by sudo callers on any document
+        record_sudo = None
         if message_sudo.model and message_sudo.res_id and message_sudo.model in self.env:
             record_sudo = self.env[message_sudo.model].sudo().browse(message_sudo.res_id).exists()
-            if record_sudo and "company_id" in record_sudo._fields and record_sudo.company_id:
-                company = record_sudo.company_id
+        company = self._didww_company_of(record_sudo)
         user = self.env.user
         if (user._is_public() or user._is_superuser()) and message_sudo.author_id.user_ids:
             user = message_sudo.author_id.user_ids[:1]

@@ -17,27 +17,25 @@ class SmsComposer(models.TransientModel):
             if not company.didww_sms_active:
                 composer.didww_source_info = False
                 continue
-            Number = self.env["didww.sms.number"]
-            if composer.comment_single_recipient and composer.recipient_single_number_itf:
-                country = company.country_id.code
-                destination = phone.to_e164(composer.recipient_single_number_itf, country) or ""
-                source = Number._pick_source(company, self.env.user, destination)
-                composer.didww_source_info = source.display_name if source else self.env._(
+            single = composer.comment_single_recipient and composer.recipient_single_number_itf
+            destination = phone.to_e164(composer.recipient_single_number_itf, company.country_id.code) \
+                if single else None
+            source = self.env["didww.sms.number"]._pick_source(company, self.env.user, destination or "")
+            if not source:
+                composer.didww_source_info = self.env._(
                     "No DIDWW number available: the SMS will fail. Ask an administrator to assign you one.")
+            elif single:
+                composer.didww_source_info = source.display_name
             else:
-                source = Number._pick_source(company, self.env.user, "")
                 composer.didww_source_info = self.env._(
                     "DIDWW: your number (%(number)s), or the number of a live conversation with each recipient",
-                    number=source.display_name) if source else self.env._(
-                    "No DIDWW number available: the SMS will fail. Ask an administrator to assign you one.")
+                    number=source.display_name)
 
     def _didww_company(self):
         self.ensure_one()
-        if self.res_model in self.env and self.res_id:
-            record = self.env[self.res_model].browse(self.res_id).exists()
-            if record and "company_id" in record._fields and record.company_id:
-                return record.company_id
-        return self.env.company
+        record = self.env[self.res_model].browse(self.res_id).exists() \
+            if self.res_model in self.env and self.res_id else None
+        return self.env["sms.sms"]._didww_company_of(record)
 
     def _prepare_mass_sms_values(self, records):
         """Mass SMS have no message: remember their company, sender and document on each SMS.
@@ -48,7 +46,7 @@ class SmsComposer(models.TransientModel):
         result = super()._prepare_mass_sms_values(records)
         pickers = {}
         for record in records:
-            company = record.company_id if "company_id" in record._fields and record.company_id else self.env.company
+            company = self.env["sms.sms"]._didww_company_of(record)
             if company not in pickers:
                 pickers[company] = self.env["didww.sms.number"]._source_picker(company)
             user = self.env.user
