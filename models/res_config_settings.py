@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class ResConfigSettings(models.TransientModel):
@@ -18,6 +18,7 @@ class ResConfigSettings(models.TransientModel):
     didww_balance = fields.Char(related="company_id.didww_balance")
     didww_sms_number_count = fields.Integer(compute="_compute_didww_sms_number_count")
 
+    @api.depends("company_id")
     def _compute_didww_sms_number_count(self):
         for settings in self:
             settings.didww_sms_number_count = self.env["didww.sms.number"].search_count(

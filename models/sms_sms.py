@@ -27,7 +27,7 @@ DIDWW_SEND_ERRORS = {
         "Check the trunk username, password and allowed IPs.")),
     DidwwBadRequestError: ("unknown", _lt("DIDWW refused this SMS: %(detail)s")),
     DidwwNotFoundError: ("sms_server", _lt(
-        "The DIDWW Outbound SMS API URL looks wrong (%(detail)s). Check it in Settings > DIDWW.")),
+        "The DIDWW Outbound SMS API URL looks wrong (%(detail)s). Check it in Settings > Integrations > DIDWW.")),
 }
 
 
@@ -176,8 +176,8 @@ class SmsSms(models.Model):
             source = picker.pick(sms.didww_user_id, destination)
             if not source:
                 sms._didww_fail("unknown", self.env._(
-                    "No DIDWW number to send from: add an SMS number for %(company)s in Settings > DIDWW > "
-                    "Manage numbers and assign it to %(user)s.",
+                    "No DIDWW number to send from: add an SMS number for %(company)s in Settings > DIDWW > SMS "
+                    "numbers and assign it to %(user)s.",
                     company=company.name, user=sms.didww_user_id.name or self.env._("the sender")), unlink_failed)
                 continue
             if not source.reformat_outbound:
