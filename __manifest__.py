@@ -23,6 +23,7 @@
         "views/didww_voip_provider_views.xml",
         "views/res_config_settings_views.xml",
         "views/res_users_views.xml",
+        "views/sms_sms_views.xml",
         "wizard/sms_composer_views.xml",
         "wizard/sms_resend_views.xml",
         "views/didww_menus.xml",
