@@ -58,8 +58,8 @@ class DidwwApiClient(TransportClient):
 
     def dids(self):
         """Return every DID of the account (all pages), each a dict with ``id``, ``number``,
-        ``description`` and its DID group's ``features``, ``country_iso`` is not in the DID
-        resource: the caller derives the country from the number."""
+        ``description`` and its DID group's ``features``. A DID carries no country: callers derive
+        it from the number."""
         result = []
         for page in range(1, MAX_PAGES + 1):
             document = self.get("/dids", params={
