@@ -1,6 +1,9 @@
 from datetime import timedelta
 
+from psycopg2 import IntegrityError
+
 from odoo import api, fields, models
+from odoo.tools import mute_logger
 
 
 class DidwwSmsSession(models.Model):
@@ -27,6 +30,10 @@ class DidwwSmsSession(models.Model):
         compute="_compute_windows", help="Texts to this customer leave from this number until then.")
     sticky_until = fields.Datetime(
         compute="_compute_windows", help="Until then, the customer's replies go to the sticky user only.")
+
+    _sql_constraints = [
+        ("number_remote_unique", "unique(number_id, remote_number)", "One conversation per number and customer."),
+    ]
 
     @api.depends("last_activity", "last_outbound", "number_id.session_stickiness", "user_id")
     def _compute_windows(self):
@@ -61,14 +68,25 @@ class DidwwSmsSession(models.Model):
 
     @api.model
     def _get_or_create(self, number, remote_number):
+        """The conversation of ``number`` with ``remote_number``, created if needed. Empty when a
+        concurrent transaction is creating it (invisible to this one until it commits)."""
         # sudo: sessions are technical records kept for every user texting through the number
-        session = self.sudo().search([("number_id", "=", number.id), ("remote_number", "=", remote_number)], limit=1)
-        return session or self.sudo().create({"number_id": number.id, "remote_number": remote_number})
+        domain = [("number_id", "=", number.id), ("remote_number", "=", remote_number)]
+        session = self.sudo().search(domain, limit=1)
+        if session:
+            return session
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                return self.sudo().create({"number_id": number.id, "remote_number": remote_number})
+        except IntegrityError:
+            return self.sudo().search(domain, limit=1)
 
     @api.model
     def _touch_outbound(self, number, remote_number, user, record=None):
         """A user texted ``remote_number`` from ``number``: start or refresh their stickiness."""
         session_sudo = self._get_or_create(number, remote_number)
+        if not session_sudo:
+            return session_sudo  # another transaction is starting this conversation right now
         now = fields.Datetime.now()
         vals = {"last_activity": now, "last_outbound": now}
         if user and not user._is_public() and not user._is_superuser():

@@ -139,6 +139,8 @@ class DidwwWebhookEvent(models.Model):
 
         Session = self.env["didww.sms.session"]
         session_sudo = Session._get_or_create(number, remote)
+        if not session_sudo:
+            return "pending", "the conversation is being created by another delivery"
         record, partner = self._inbound_target(session_sudo, company, remote)
         notify_users = session_sudo.user_id if session_sudo._is_sticky() else number._assigned_users()
         session_sudo.write({"last_activity": fields.Datetime.now(), "res_model": record._name, "res_id": record.id})

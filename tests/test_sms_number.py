@@ -1,3 +1,5 @@
+from psycopg2 import IntegrityError
+
 from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import mute_logger
@@ -53,6 +55,13 @@ class TestSmsNumber(DidwwCase):
             self.number_us.with_user(self.user_sales).write({"session_stickiness": 5})
         with self.assertRaises(AccessError):
             Number.create({"number": "+37052000002"})
+
+    def test_one_conversation_per_number_and_customer(self):
+        Session = self.env["didww.sms.session"]
+        first = Session._get_or_create(self.number_us, "+12125550142")
+        self.assertEqual(Session._get_or_create(self.number_us, "+12125550142"), first)
+        with self.assertRaises(IntegrityError), mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+            Session.create({"number_id": self.number_us.id, "remote_number": "+12125550142"})
 
     def test_remote_number_reformatting(self):
         self.assertEqual(self.number_us._format_remote("(212) 555-0142"), "+12125550142")
