@@ -187,8 +187,8 @@ class DidwwWebhookEvent(models.Model):
     def _inbound_target(self, session_sudo, company, remote):
         """(record, author partner): live sticky session's thread, else the contact, else an open lead,
         else a new contact named after the number."""
-        if session_sudo._is_sticky() and session_sudo.res_model in self.env and session_sudo.res_id:
-            record = self.env[session_sudo.res_model].sudo().browse(session_sudo.res_id).exists()
+        if session_sudo._is_sticky():
+            record = self.env["sms.sms"].sudo()._didww_document(session_sudo.res_model, session_sudo.res_id)
             if record:
                 if record._name == "res.partner":
                     return record, record

@@ -63,6 +63,13 @@ class SmsSms(models.Model):
         return super().create(vals_list)
 
     @api.model
+    def _didww_document(self, model, res_id):
+        """The document ``model``/``res_id`` designates, or ``None`` when there is none (any more)."""
+        if not model or model not in self.env or not res_id:
+            return None
+        return self.env[model].browse(res_id).exists() or None
+
+    @api.model
     def _didww_company_of(self, record):
         """The company whose settings send SMS about ``record``: its own, else the current one."""
         if record and "company_id" in record._fields and record.company_id:
@@ -74,9 +81,7 @@ class SmsSms(models.Model):
         """(company, user) an SMS belongs to: the document's company, else the current one;
         the user sending it, else the message author's user."""
         message_sudo = message.sudo()  # sudo: the SMS is created by sudo callers on any document
-        record_sudo = None
-        if message_sudo.model and message_sudo.res_id and message_sudo.model in self.env:
-            record_sudo = self.env[message_sudo.model].sudo().browse(message_sudo.res_id).exists()
+        record_sudo = self.sudo()._didww_document(message_sudo.model, message_sudo.res_id)
         company = self._didww_company_of(record_sudo)
         user = self.env.user
         if (user._is_public() or user._is_superuser()) and message_sudo.author_id.user_ids:
@@ -230,9 +235,8 @@ class SmsSms(models.Model):
             "didww_message_id": message_id, "didww_source": source.number, "didww_next_attempt": False,
             **({"to_delete": True} if unlink_sent else {}),
         })
-        model = self.didww_res_model or self.mail_message_id.model
-        res_id = self.didww_res_id or self.mail_message_id.res_id
-        record = self.env[model].browse(res_id) if model in self.env and res_id else None
+        record = self._didww_document(self.didww_res_model or self.mail_message_id.model,
+                                      self.didww_res_id or self.mail_message_id.res_id)
         self.env["didww.sms.session"]._touch_outbound(source, destination, self.didww_user_id, record)
 
     def _didww_retry_later(self, error, unlink_failed):
@@ -270,8 +274,8 @@ class SmsSms(models.Model):
     def _didww_log_not_sent(self, reason=None):
         """Post why an SMS without a chatter message (mass, automated) was not sent on its document."""
         labels = dict(self._fields["failure_type"]._description_selection(self.env))
-        for sms in self.filtered(lambda sms: not sms.mail_message_id and sms.didww_res_model in self.env):
-            record = self.env[sms.didww_res_model].browse(sms.didww_res_id).exists()
+        for sms in self.filtered(lambda sms: not sms.mail_message_id):
+            record = self._didww_document(sms.didww_res_model, sms.didww_res_id)
             if not record or not hasattr(record, "_message_log"):
                 continue
             why = reason or sms.didww_failure_reason or labels.get(sms.failure_type) or self.env._("Unknown error")

@@ -33,9 +33,8 @@ class SmsComposer(models.TransientModel):
 
     def _didww_company(self):
         self.ensure_one()
-        record = self.env[self.res_model].browse(self.res_id).exists() \
-            if self.res_model in self.env and self.res_id else None
-        return self.env["sms.sms"]._didww_company_of(record)
+        SmsSms = self.env["sms.sms"]
+        return SmsSms._didww_company_of(SmsSms._didww_document(self.res_model, self.res_id))
 
     def _prepare_mass_sms_values(self, records):
         """Mass SMS have no message: remember their company, sender and document on each SMS.
