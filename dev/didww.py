@@ -294,6 +294,9 @@ def junit_counts(path):
     return total - failed - skipped, failed, skipped
 
 
+PYLINT_TARGETS = ("__init__.py", "__manifest__.py", "controllers", "models", "tests", "tools", "wizard")
+
+
 def lint(report):
     status = 0
     problems = check_static()
@@ -301,21 +304,16 @@ def lint(report):
         print(f"  {RED}{problem}{RESET}")
     report.append(("manifest / XML / CSV checks", not problems))
     status |= bool(problems)
-    if shutil.which("ruff") or _has_module("ruff"):
-        code = run_step("ruff", [sys.executable, "-m", "ruff", "check", "."])
-        report.append(("ruff", code == 0))
+    linters = [  # (title, module that must be installed, command run as python -m)
+        ("ruff", "ruff", ["ruff", "check", "."]),
+        ("pylint-odoo", "pylint_odoo", ["pylint", "--rcfile", ROOT / ".pylintrc", *PYLINT_TARGETS]),
+    ]
+    for title, module, command in linters:
+        if not _has_module(module):
+            fail(f"{title} is missing: pip install -r dev/requirements-dev.txt")
+        code = run_step(title, [sys.executable, "-m", *command])
+        report.append((title, code == 0))
         status |= code != 0
-    else:
-        fail("ruff is missing: pip install -r dev/requirements-dev.txt")
-    if _has_module("pylint_odoo"):
-        code = run_step("pylint-odoo", [sys.executable, "-m", "pylint", "--rcfile", ROOT / ".pylintrc",
-                                        *sorted(p.name for p in ROOT.iterdir() if p.name in (
-                                            "models", "controllers", "tools", "tests", "wizard", "__init__.py",
-                                            "__manifest__.py"))])
-        report.append(("pylint-odoo", code == 0))
-        status |= code != 0
-    else:
-        fail("pylint-odoo is missing: pip install -r dev/requirements-dev.txt")
     return status
 
 
