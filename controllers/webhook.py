@@ -130,10 +130,3 @@ class DidwwWebhookController(http.Controller):
             return params
         raise WebhookError(415, f"unsupported body type {mimetype or 'unknown'}: send JSON or a form")
 
-
-class DidwwVoipController(http.Controller):
-
-    @http.route("/didww/voip/config", type="json", auth="user")
-    def didww_voip_config(self):
-        """The logged-in user's own softphone configuration (never another user's)."""
-        return request.env["res.users"]._didww_softphone_config()
