@@ -4,6 +4,7 @@ from . import didww_sms_number
 from . import didww_sms_session
 from . import didww_webhook_event
 from . import didww_voip_provider
+from . import didww_voip_credential
 from . import res_users
 from . import sms_sms
 from . import sms_tracker

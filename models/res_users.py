@@ -1,8 +1,5 @@
-from odoo import api, fields, models
-from odoo.addons.base.models.res_users import USER_PRIVATE_FIELDS
-
-# masked ('********') for everyone without write access on users, except the user themself
-USER_PRIVATE_FIELDS.append("didww_voip_secret")
+from odoo import SUPERUSER_ID, api, fields, models
+from odoo.exceptions import AccessError
 
 VOIP_SELF_FIELDS = ["didww_voip_provider_id", "didww_voip_username", "didww_voip_secret"]
 
@@ -13,7 +10,12 @@ class ResUsers(models.Model):
     didww_voip_provider_id = fields.Many2one(
         "didww.voip.provider", "VoIP Provider", groups="base.group_user", ondelete="set null")
     didww_voip_username = fields.Char("VoIP Username", groups="base.group_user", copy=False)
-    didww_voip_secret = fields.Char("VoIP Secret", groups="base.group_user", copy=False)
+    # Not stored: the secret lives in didww.voip.credential, which only administrators can access
+    # and no other model points to. Being computed per request user, the field cannot be searched,
+    # sorted or grouped by anyone, and holds a value only for its owner and administrators.
+    didww_voip_secret = fields.Char(
+        "VoIP Secret", compute="_compute_didww_voip_secret", inverse="_inverse_didww_voip_secret",
+        search="_search_didww_voip_secret", groups="base.group_user", copy=False)
     didww_sms_number_ids = fields.Many2many(
         "didww.sms.number", "didww_sms_number_res_users_rel", "user_id", "number_id",
         "DIDWW SMS numbers", groups="base.group_user")
@@ -26,10 +28,52 @@ class ResUsers(models.Model):
     def SELF_WRITEABLE_FIELDS(self):
         return super().SELF_WRITEABLE_FIELDS + VOIP_SELF_FIELDS
 
+    def _didww_voip_secret_holders(self):
+        """The users of ``self`` whose VoIP secret the request's user may read and set: their own,
+        or anyone's for administrators. Decided on the real user (``uid``), never on ``sudo()``:
+        code that reads users in sudo on another user's behalf still gets no secret."""
+        if self.env.uid == SUPERUSER_ID or self.env.user._is_system():
+            return self
+        return self.filtered(lambda user: user._origin.id == self.env.uid)
+
+    @api.depends_context("uid")
+    def _compute_didww_voip_secret(self):
+        holders = self._didww_voip_secret_holders()
+        # sudo: didww.voip.credential is closed to ordinary users; only the secrets of the users
+        # found above (the request's user, or any for an administrator) are read
+        credentials_sudo = self.env["didww.voip.credential"].sudo().search(
+            [("user_id", "in", holders._origin.ids)])
+        secrets = {credential.user_id.id: credential.secret for credential in credentials_sudo}
+        for user in self:
+            user.didww_voip_secret = secrets.get(user._origin.id, False)
+
+    def _search_didww_voip_secret(self, operator, value):
+        # the same refusal for everyone, whatever the domain's path (Odoo would otherwise log an
+        # error and ignore the condition)
+        raise AccessError(self.env._("VoIP secrets cannot be searched."))
+
+    def _inverse_didww_voip_secret(self):
+        if self - self._didww_voip_secret_holders():
+            raise AccessError(self.env._("Only the user themself or an administrator can set a VoIP secret."))
+        # sudo: as above; the request's user sets their own secret (or an administrator anyone's)
+        Credential_sudo = self.env["didww.voip.credential"].sudo()
+        credentials_sudo = Credential_sudo.search([("user_id", "in", self.ids)])
+        by_user = {credential.user_id.id: credential for credential in credentials_sudo}
+        new_values = []
+        for user in self:
+            credential_sudo = by_user.get(user.id)
+            if not user.didww_voip_secret:
+                credential_sudo.unlink()
+            elif credential_sudo:
+                credential_sudo.secret = user.didww_voip_secret
+            else:
+                new_values.append({"user_id": user.id, "secret": user.didww_voip_secret})
+        Credential_sudo.create(new_values)
+
     @api.model
     def _didww_softphone_config(self):
         """The logged-in user's own softphone configuration, for a SIP client."""
-        user_sudo = self.env.user.sudo()  # sudo: the user reads their own secret
+        user_sudo = self.env.user.sudo()  # sudo: the user reads their own provider and secret
         provider = user_sudo.didww_voip_provider_id
         return {
             "provider": provider.name or False,
