@@ -2,6 +2,7 @@ import json
 from contextlib import contextmanager
 
 from odoo.tests import HttpCase, TransactionCase, new_test_user
+from odoo.tests.common import BaseCase
 
 from .fake_didww import FakeDidww
 
@@ -83,3 +84,12 @@ class DidwwHttpCase(DidwwMixin, HttpCase):
             "time_start": "2026-11-23T07:20:30.45Z", "end_time": "2026-11-23T07:20:31.45Z",
             "destination": "37041654321", "source": "37041123456", "status": status,
             "code_id": code_id, "fragments_sent": 2}}}
+
+
+class DidwwToolsCase(BaseCase):
+    """Plain-Python helpers of tools/ against a fresh fake DIDWW on 127.0.0.1 (no database)."""
+
+    def setUp(self):
+        super().setUp()
+        self.fake = FakeDidww().start()
+        self.addCleanup(self.fake.stop)
