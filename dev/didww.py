@@ -152,30 +152,28 @@ MARKER_ENVIRONMENT = {"python_version": "3.12", "python_full_version": "3.12.0",
 def project_venv(odoo_tree):
     """A virtualenv under .work/ with Odoo's requirements and the dev tools, keyed by what goes in it."""
     python = Path(sys.executable)
-    requirements = (odoo_tree / "requirements.txt").read_text() if (odoo_tree / "requirements.txt").exists() else ""
+    wanted = odoo_requirements(odoo_tree / "requirements.txt")
     dev = (ROOT / "dev" / "requirements-dev.txt").read_text()
-    # keyed by what goes in: trees whose requirements agree share one venv
-    wanted = _requirement_lines(requirements)
+    # trees whose requirements come to the same list share one venv
     key = hashlib.sha1("\n".join([sys.version, *wanted, dev]).encode()).hexdigest()[:12]
     venv = WORK / f"venv-{key}"
     venv_python = venv / "bin" / "python"
     if (venv / ".complete").exists():
         return venv_python
     shutil.rmtree(venv, ignore_errors=True)
-    say(f"creating the project virtualenv {venv.relative_to(ROOT)} (once: about a minute)")
+    say(f"creating the project virtualenv {venv.relative_to(ROOT)} with Odoo's requirements (once: about a minute)")
     made = subprocess.run([str(python), "-m", "venv", str(venv)], capture_output=True, text=True, check=False)
     if made.returncode != 0:
         fail(f"{python} cannot create a virtualenv ({(made.stderr or made.stdout).strip().splitlines()[-1]}): "
              "install Python's venv module (Debian: apt-get install python3-venv) and run again.")
+    reqs = venv / "odoo-requirements.txt"
+    reqs.write_text("\n".join(wanted) + "\n")
     log = WORK / "pip.log"
     pip = [str(venv_python), "-m", "pip", "--disable-pip-version-check", "--no-input"]
-    steps = [[*pip, "install", "--upgrade", "pip", "packaging"]]
-    reqs = venv / "odoo-requirements.txt"
-    steps.append([str(venv_python), "-c", _MARKER_FILTER, str(odoo_tree / "requirements.txt"), str(reqs),
-                  json.dumps(MARKER_ENVIRONMENT), json.dumps(sorted(REQUIREMENTS_LEFT_OUT))])
-    steps.append([*pip, "install", "--prefer-binary", "-r", str(reqs), "-r", str(ROOT / "dev/requirements-dev.txt")])
     with log.open("w") as handle:
-        for step in steps:
+        dev_reqs = str(ROOT / "dev" / "requirements-dev.txt")
+        for step in ([*pip, "install", "--upgrade", "pip"],
+                     [*pip, "install", "--prefer-binary", "-r", str(reqs), "-r", dev_reqs]):
             handle.write(f"$ {' '.join(step)}\n")
             handle.flush()
             if subprocess.run(step, stdout=handle, stderr=subprocess.STDOUT, check=False).returncode != 0:
@@ -186,34 +184,31 @@ def project_venv(odoo_tree):
     return venv_python
 
 
-def _requirement_lines(text):
-    return sorted(line.split("#")[0].strip() for line in text.splitlines()
-                  if line.split("#")[0].strip() and _requirement_name(line) not in REQUIREMENTS_LEFT_OUT)
-
-
-def _requirement_name(line):
-    name = line.split("#")[0].strip()
-    for sep in "=<>!~;[ ":
-        name = name.split(sep)[0]
-    return name.lower()
-
-
-# Run by the venv's Python (which has packaging): Odoo's requirements.txt -> what to install
-_MARKER_FILTER = """
-import json, sys
-from packaging.requirements import Requirement
-source, target, environment, left_out = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), json.loads(sys.argv[4])
-kept = []
-for line in open(source).read().splitlines():
-    line = line.split('#')[0].strip()
-    if not line:
-        continue
-    req = Requirement(line)
-    if req.name.lower() in left_out or (req.marker and not req.marker.evaluate(environment)):
-        continue
-    kept.append(str(req).split(';')[0].strip())
-open(target, 'w').write('\\n'.join(kept) + '\\n')
-"""
+def odoo_requirements(path):
+    """Odoo's requirements.txt as pins to install: markers read as for Python 3.12, some lines left out."""
+    try:
+        from packaging.requirements import InvalidRequirement, Requirement
+    except ImportError:  # pip carries its own copy
+        try:
+            from pip._vendor.packaging.requirements import InvalidRequirement, Requirement
+        except ImportError:
+            fail(f"{sys.executable} has neither pip nor packaging: install pip (Debian: apt-get install python3-pip).")
+    kept = []
+    for raw in (path.read_text().splitlines() if path.exists() else []):
+        line = raw.split("#")[0].strip()
+        if not line:
+            continue
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            fail(f"{path} has a line pip cannot read ({line!r}): is it an Odoo 18.0 source tree?")
+        if requirement.name.lower() in REQUIREMENTS_LEFT_OUT:
+            continue
+        if requirement.marker and not requirement.marker.evaluate(MARKER_ENVIRONMENT):
+            continue
+        requirement.marker = None
+        kept.append(str(requirement))
+    return sorted(kept)
 
 
 def runs_odoo(python, odoo, modules=()):

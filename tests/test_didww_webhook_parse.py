@@ -34,7 +34,8 @@ class TestDidwwWebhookParse(BaseCase):
     def test_the_documented_callback_is_a_status_event(self):
         event = parse_event(callback())
         self.assertIsInstance(event, StatusEvent)
-        self.assertEqual((event.kind, event.status, event.code_id, event.fragments_sent), ("callback", "success", None, 7))
+        self.assertEqual((event.kind, event.status, event.code_id, event.fragments_sent),
+                         ("callback", "success", None, 7))
 
     def test_code_id_is_read_from_an_integer_or_a_string(self):
         for code in (8, "8", " 8 "):
