@@ -232,17 +232,18 @@ def provide_odoo(options):
         tree = Path(os.environ["_DIDWW_ODOO_TREE"])
         return str(tree), tree / "odoo"
     modules = TEST_MODULES if options.command == "test" else ()
-    odoo = find_odoo(options.odoo)
-    if odoo is not None and runs_odoo(sys.executable, odoo, modules):
-        return odoo
+    source = options.odoo_source or os.environ.get("ODOO_SOURCE")
+    # a tree given wins; a source given wins over an odoo that happens to be importable
+    odoo = find_odoo(options.odoo) if options.odoo or os.environ.get("ODOO_PATH") or not source else None
     if odoo is not None and not odoo[0]:
-        # an importable odoo without the test tools: say what to install
-        fail(f"{sys.executable} imports Odoo but lacks the test tools: pip install -r dev/requirements-dev.txt")
-    if odoo is not None:
-        tree = Path(odoo[0])
-    else:
-        source = options.odoo_source or os.environ.get("ODOO_SOURCE") or ODOO_DEFAULT_SOURCE
-        tree = odoo_from_source(source)
+        if runs_odoo(sys.executable, odoo, modules):
+            return odoo
+        fail(f"{sys.executable} imports Odoo but not all that '{options.command}' needs (Odoo's requirements, "
+             f"{', '.join(modules) or 'nothing else'}): pip install -r dev/requirements-dev.txt in it, or name "
+             "the Odoo tree with --odoo so that the runner sets up a virtualenv for it.")
+    tree = Path(odoo[0]) if odoo is not None else odoo_from_source(source or ODOO_DEFAULT_SOURCE)
+    if runs_odoo(sys.executable, (str(tree), tree / "odoo"), modules):
+        return str(tree), tree / "odoo"  # this Python already runs it (e.g. your own Odoo virtualenv)
     venv_python = project_venv(tree)
     odoo = (str(tree), tree / "odoo")
     env = dict(os.environ, _DIDWW_ODOO_TREE=str(tree))
@@ -712,11 +713,15 @@ def cmd_run(options):
     server = database_server(options)
     paths = addons_path(odoo)
     db = options.database or "didww_demo"
-    # a new database gets Odoo's demo data (--without-demo is off by default in 18.0)
+    # a new database gets Odoo's demo data (--without-demo is off by default in 18.0); once the addon
+    # is installed, later starts only serve it (--update reloads its data after a code change)
+    installed = odoo_python(env, [*server.odoo_args(), "-d", db], _INSTALLED.format(addon=ADDON)).stdout.strip()
+    install = ["-u", ADDON] if installed == "installed" and options.update else \
+        [] if installed == "installed" else ["-i", ADDON]
     cmd = [*odoo_bin_cmd(odoo), f"--addons-path={paths}", *server.odoo_args(), "-d", db, "--db-filter", f"^{db}$",
-           "--data-dir", str(WORK / "data"), "--http-port", str(options.port), "-i", ADDON,
+           "--data-dir", str(WORK / "data"), "--http-port", str(options.port), *install,
            "--http-interface", options.interface]
-    say(f"starting Odoo with {ADDON} on the database {db} (the first start installs it: about a minute)")
+    say(f"starting Odoo on the database {db}" + (" (installing the addon: about a minute)" if "-i" in install else ""))
     process = subprocess.Popen(cmd, env=env, cwd=ROOT)
     threading.Thread(target=_announce_when_up, args=(process, options.port, db), daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_args: process.terminate())  # stop Odoo, then PostgreSQL
@@ -727,6 +732,16 @@ def cmd_run(options):
         return process.wait()
     finally:
         server.stop()
+
+
+_INSTALLED = """
+try:
+    with odoo.sql_db.db_connect(config['db_name']).cursor() as cr:
+        cr.execute("SELECT state FROM ir_module_module WHERE name = %s", ['{addon}'])
+        print((cr.fetchone() or ['absent'])[0])
+except Exception:  # no such database yet
+    print('absent')
+"""
 
 
 def _announce_when_up(process, port, db):
@@ -758,6 +773,7 @@ def main(argv=None):
     run = sub.add_parser("run", help="start Odoo with the addon on a demo database")
     run.add_argument("--port", type=int, default=8069)
     run.add_argument("--interface", default="127.0.0.1")
+    run.add_argument("--update", action="store_true", help="update the addon (-u) before serving, after a code change")
     test = sub.add_parser("test", help="lint, checks and the Odoo tests (browser tours included)")
     test.add_argument("--no-lint", action="store_true")
     test.add_argument("--keep-db", action="store_true")
