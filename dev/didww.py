@@ -249,7 +249,8 @@ def provide_odoo(options):
     env = dict(os.environ, _DIDWW_ODOO_TREE=str(tree))
     say(f"Odoo {tree} with {venv_python.relative_to(ROOT)}")
     sys.stdout.flush()
-    os.execve(str(venv_python), [str(venv_python), str(Path(__file__).resolve()), *sys.argv[1:]], env)
+    # the script that was started (this runner, or dev/bench.py) starts again in the venv
+    os.execve(str(venv_python), [str(venv_python), os.path.abspath(sys.argv[0]), *sys.argv[1:]], env)
     return odoo  # not reached
 
 
@@ -375,6 +376,16 @@ class ExternalServer:
         if self.user == "postgres":
             fail("Odoo refuses the 'postgres' database user: create a role of your own "
                  "(createuser -h HOST -U postgres --createdb odoo) and pass --db-user odoo.")
+        import psycopg2  # Odoo's own driver, in whatever Python runs Odoo
+
+        try:
+            psycopg2.connect(host=self.host or None, port=self.port or None, user=self.user or None,
+                             password=self.password or None, dbname="postgres", connect_timeout=5).close()
+        except psycopg2.Error as exc:
+            reason = " ".join(str(exc).split())[:200]
+            fail(f"PostgreSQL at {self.host or 'the local socket'}:{self.port or 5432} does not let "
+                 f"{self.user or 'you'} in ({reason}): start it, or fix --db-host/--db-port/--db-user/--db-password "
+                 "(PGHOST/PGPORT/PGUSER/PGPASSWORD).")
         return self
 
     def stop(self):
