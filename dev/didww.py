@@ -616,7 +616,8 @@ class Browser:
         log = WORK / "apt.log"
         say(f"installing Chromium for the browser tours with apt-get (log: {log})")
         env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium"]
+        install = ["apt-get", "install", "-y", "-q", "-o", "DPkg::Lock::Timeout=300", "--no-install-recommends",
+                   "chromium"]
         with log.open("w") as handle:
             for cmd in (install, ["apt-get", "update", "-q"], install):
                 code = subprocess.run(cmd, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
