@@ -556,7 +556,7 @@ def cmd_test(options):
     browser.ensure_in_background()
     status = 0 if options.no_lint else lint(report)
     browser.wait()
-    code, counts, tours = odoo_tier(options, odoo, env, report, browser)
+    code, counts, tours = odoo_tier(options, odoo, env, report)
     status |= code
 
     if options.pytest_args:
@@ -637,7 +637,7 @@ class Browser:
             self.missing = "the websocket-client Python package is missing: pip install -r dev/requirements-dev.txt"
 
 
-def odoo_tier(options, odoo, env, report, browser):
+def odoo_tier(options, odoo, env, report):
     server = database_server(options)
     db = options.database or f"didww_test_{os.getpid()}"
     paths = addons_path(odoo)
