@@ -28,4 +28,7 @@
         "wizard/sms_resend_views.xml",
         "views/didww_menus.xml",
     ],
+    "assets": {
+        "web.assets_tests": ["didww_connector/static/tests/tours/**/*"],
+    },
 }

@@ -13,6 +13,7 @@ is sent through ``sms.sms._send``: seconds and SQL queries. Only loopback traffi
 
 import argparse
 import json
+import os
 import subprocess
 import time
 
@@ -55,17 +56,24 @@ def main():
     parser.add_argument("--messages", type=int, default=200)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds DIDWW takes to answer")
     parser.add_argument("--odoo", action="store_true", help="also measure Odoo's queue on a throwaway database")
-    parser.add_argument("--odoo-path", dest="odoo_path", help="Odoo source tree (else $ODOO_PATH or importable)")
+    parser.add_argument("--odoo-path", dest="odoo_path", help="Odoo source tree (else found or set up as "
+                                                                 "dev/didww.py does)")
+    parser.add_argument("--odoo-source", help="where to get Odoo when none is given, as for dev/didww.py")
     options = parser.parse_args()
+    if not os.environ.get("_DIDWW_ODOO_TREE"):
+        # Odoo's Python has requests and phonenumbers: this script re-runs itself in it if needed
+        runner.WORK.mkdir(exist_ok=True)
+        runner.provide_odoo(argparse.Namespace(odoo=options.odoo_path, odoo_source=options.odoo_source,
+                                               command="run"))
     client_bench(options)
     if options.odoo:
         odoo_bench(options)
 
 
 def odoo_bench(options):
-    odoo = runner.find_odoo(options.odoo_path)
-    if odoo is None:
-        runner.fail(runner.ODOO_MISSING)
+    # Odoo and a Python that runs it, as the runner finds or sets them up (this script may re-run itself)
+    odoo = runner.provide_odoo(argparse.Namespace(odoo=options.odoo_path, odoo_source=options.odoo_source,
+                                                  command="run"))
     env = runner.odoo_env(odoo)
     runner.check_odoo_importable(odoo, env)
     db_options = argparse.Namespace(db_host=None, db_port=None, db_user=None, db_password=None)

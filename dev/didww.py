@@ -2,12 +2,16 @@
 """Developer runner for didww_connector (not imported by Odoo).
 
     python3 dev/didww.py run     # Odoo on http://localhost:8069, addon installed on a demo database
-    python3 dev/didww.py test    # lint + checks + pure-Python tests + the Odoo tier (pytest-odoo)
+    python3 dev/didww.py test    # lint + checks + the Odoo tests (pytest-odoo, browser tours included)
 
-Odoo is found as users have it: ``--odoo PATH`` or ``$ODOO_PATH`` (an Odoo 18 source tree), else an
-importable ``odoo``. PostgreSQL: ``--db-host/--db-port/--db-user/--db-password`` or ``$PGHOST``,
-``$PGPORT``, ``$PGUSER``, ``$PGPASSWORD``; with none of them a private cluster is started under
-``.work/`` (as the ``nobody`` user when run as root, since PostgreSQL refuses root).
+Odoo: ``--odoo PATH`` or ``$ODOO_PATH`` (an Odoo 18 source tree), else an importable ``odoo``, else
+the source named by ``--odoo-source`` / ``$ODOO_SOURCE`` (a folder, a .tar.gz or a URL), else Odoo's
+18.0 branch from GitHub: unpacked once under ``.work/odoo/``. When the Python running this script
+cannot run that Odoo, a virtualenv under ``.work/`` gets Odoo's requirements and the dev tools
+(once), and the script re-executes itself with it. PostgreSQL: ``--db-host/--db-port/--db-user/
+--db-password`` or ``$PGHOST``, ``$PGPORT``, ``$PGUSER``, ``$PGPASSWORD``; else the machine's
+server on 127.0.0.1:5432 as role ``odoo`` (created when trust auth allows); else a private cluster
+under ``.work/`` (as the ``nobody`` user when run as root, since PostgreSQL refuses root).
 """
 
 import argparse
@@ -15,6 +19,7 @@ import ast
 import csv
 import hashlib
 import io
+import json
 import os
 import shutil
 import signal
@@ -22,7 +27,9 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -46,18 +53,18 @@ def fail(message, code=2):
 
 
 # ----------------------------------------------------------------------------------------------
-# Finding Odoo
+# Getting Odoo: a tree given, a source (folder, .tar.gz, URL) unpacked under .work/, else Odoo's own
 # ----------------------------------------------------------------------------------------------
 
 def find_odoo(path_option):
-    """Return ``(python_path_entry, odoo_package_dir)`` or ``None``."""
+    """Return ``(python_path_entry, odoo_package_dir)`` for an Odoo tree given or importable, or ``None``."""
     for candidate in (path_option, os.environ.get("ODOO_PATH")):
         if candidate:
-            root = Path(candidate).expanduser().resolve()
-            if (root / "odoo" / "release.py").is_file():
-                return str(root), root / "odoo"
-            fail(f"{root} is not an Odoo source tree (no odoo/release.py). Point --odoo / ODOO_PATH at "
-                 "the folder that holds odoo-bin.")
+            root = odoo_root(Path(candidate).expanduser().resolve())
+            if root is None:
+                fail(f"{candidate} is not an Odoo source tree (no odoo/release.py). Point --odoo / ODOO_PATH at "
+                     "the folder that holds odoo-bin.")
+            return str(root), root / "odoo"
     probe = subprocess.run(
         [sys.executable, "-c", "import odoo, os; print(os.path.dirname(odoo.__file__))"],
         capture_output=True, text=True, check=False, cwd="/")
@@ -65,6 +72,186 @@ def find_odoo(path_option):
         package = Path(probe.stdout.strip().splitlines()[-1])
         return "", package
     return None
+
+
+def odoo_root(folder, depth=2):
+    """The folder holding ``odoo/release.py`` at or below ``folder`` (an unpacked archive has one level)."""
+    if (folder / "odoo" / "release.py").is_file():
+        return folder
+    if depth and folder.is_dir():
+        for child in sorted(folder.iterdir()):
+            if child.is_dir() and not child.name.startswith("."):
+                found = odoo_root(child, depth - 1)
+                if found:
+                    return found
+    return None
+
+
+def odoo_from_source(source):
+    """Unpack (or download and unpack) an Odoo 18.0 source once under .work/odoo/<key>; return its root."""
+    if "://" not in source:
+        path = Path(source).expanduser().resolve()
+        if path.is_dir():
+            root = odoo_root(path)
+            if root is None:
+                fail(f"{path} holds no Odoo source tree (no odoo/release.py): name the folder with odoo-bin.")
+            return root
+        if not path.is_file():
+            fail(f"the Odoo source {source} does not exist: name a folder, a .tar.gz or a URL.")
+        stat = path.stat()
+        key = hashlib.sha1(f"{path}:{stat.st_size}:{stat.st_mtime_ns}".encode()).hexdigest()[:12]
+    else:
+        key = hashlib.sha1(source.encode()).hexdigest()[:12]
+    target = WORK / "odoo" / key
+    done = target / ".unpacked"
+    if not done.exists():
+        if "://" in source:
+            path = download(source, WORK / "downloads" / f"{key}.tar.gz")
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        say(f"unpacking {path.name} into {target.relative_to(ROOT)}")
+        result = subprocess.run(["tar", "-xzf", str(path), "-C", str(target), "--no-same-owner"],
+                                capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            fail(f"could not unpack {path}: {result.stderr.strip()[:300]}. Name an Odoo source .tar.gz, a folder or "
+                 "a URL.")
+        done.write_text(source)
+    root = odoo_root(target)
+    if root is None:
+        fail(f"{source} holds no Odoo source tree (no odoo/release.py): name an Odoo 18.0 source archive.")
+    return root
+
+
+def download(url, path):
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".part")
+    say(f"downloading Odoo 18.0 from {url}")
+    try:
+        with urllib.request.urlopen(url, timeout=60) as response, partial.open("wb") as handle:
+            shutil.copyfileobj(response, handle, 1 << 20)
+    except (OSError, ValueError) as exc:
+        partial.unlink(missing_ok=True)
+        fail(f"could not download Odoo from {url} ({exc}): without internet, name an Odoo 18.0 you have with "
+             "--odoo-source FOLDER|FILE.tar.gz|URL (or ODOO_SOURCE), or --odoo /path/to/odoo.")
+    partial.rename(path)
+    return path
+
+
+# Lines of Odoo's requirements.txt that the project venv leaves out, and why
+REQUIREMENTS_LEFT_OUT = {
+    "python-ldap": "only auth_ldap needs it, and it builds from source with LDAP headers",
+    "pylint": "the linters come from dev/requirements-dev.txt",
+    "astroid": "the linters come from dev/requirements-dev.txt",
+}
+# Odoo's pins for Python 3.12 all have wheels that install on 3.11; several 3.11 pins build from source only
+MARKER_ENVIRONMENT = {"python_version": "3.12", "python_full_version": "3.12.0", "sys_platform": "linux"}
+
+
+def project_venv(odoo_tree):
+    """A virtualenv under .work/ with Odoo's requirements and the dev tools, keyed by what goes in it."""
+    python = Path(sys.executable)
+    wanted = odoo_requirements(odoo_tree / "requirements.txt")
+    dev = (ROOT / "dev" / "requirements-dev.txt").read_text()
+    # trees whose requirements come to the same list share one venv
+    key = hashlib.sha1("\n".join([sys.version, *wanted, dev]).encode()).hexdigest()[:12]
+    venv = WORK / f"venv-{key}"
+    venv_python = venv / "bin" / "python"
+    if (venv / ".complete").exists():
+        return venv_python
+    shutil.rmtree(venv, ignore_errors=True)
+    say(f"creating the project virtualenv {venv.relative_to(ROOT)} with Odoo's requirements (once: about a minute)")
+    made = subprocess.run([str(python), "-m", "venv", str(venv)], capture_output=True, text=True, check=False)
+    if made.returncode != 0:
+        fail(f"{python} cannot create a virtualenv ({(made.stderr or made.stdout).strip().splitlines()[-1]}): "
+             "install Python's venv module (Debian: apt-get install python3-venv) and run again.")
+    reqs = venv / "odoo-requirements.txt"
+    reqs.write_text("\n".join(wanted) + "\n")
+    log = WORK / "pip.log"
+    pip = [str(venv_python), "-m", "pip", "--disable-pip-version-check", "--no-input"]
+    with log.open("w") as handle:
+        dev_reqs = str(ROOT / "dev" / "requirements-dev.txt")
+        for step in ([*pip, "install", "--upgrade", "pip"],
+                     [*pip, "install", "--prefer-binary", "-r", str(reqs), "-r", dev_reqs]):
+            handle.write(f"$ {' '.join(step)}\n")
+            handle.flush()
+            if subprocess.run(step, stdout=handle, stderr=subprocess.STDOUT, check=False).returncode != 0:
+                last = [line for line in log.read_text().splitlines() if line.strip()][-1:]
+                fail(f"installing Odoo's Python requirements failed ({' '.join(last)[:300]}; full log: {log}): "
+                     "install what the log names (or use --odoo with a Python that already runs Odoo) and run again.")
+    (venv / ".complete").write_text(str(odoo_tree))
+    return venv_python
+
+
+def odoo_requirements(path):
+    """Odoo's requirements.txt as pins to install: markers read as for Python 3.12, some lines left out."""
+    try:
+        from packaging.requirements import InvalidRequirement, Requirement
+    except ImportError:  # pip carries its own copy
+        try:
+            from pip._vendor.packaging.requirements import InvalidRequirement, Requirement
+        except ImportError:
+            fail(f"{sys.executable} has neither pip nor packaging: install pip (Debian: apt-get install python3-pip).")
+    kept = []
+    for raw in (path.read_text().splitlines() if path.exists() else []):
+        line = raw.split("#")[0].strip()
+        if not line:
+            continue
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement:
+            fail(f"{path} has a line pip cannot read ({line!r}): is it an Odoo 18.0 source tree?")
+        if requirement.name.lower() in REQUIREMENTS_LEFT_OUT:
+            continue
+        if requirement.marker and not requirement.marker.evaluate(MARKER_ENVIRONMENT):
+            continue
+        requirement.marker = None
+        kept.append(str(requirement))
+    return sorted(kept)
+
+
+def runs_odoo(python, odoo, modules=()):
+    """Does ``python`` import Odoo from ``odoo`` (and ``modules``)?"""
+    env = odoo_env(odoo)
+    code = "import odoo.release, odoo.api, odoo.tests" + "".join(f", {m}" for m in modules)
+    return subprocess.run([str(python), "-c", code], capture_output=True, env=env, check=False,
+                          cwd="/").returncode == 0
+
+
+ODOO_DEFAULT_SOURCE = "https://github.com/odoo/odoo/archive/refs/heads/18.0.tar.gz"
+TEST_MODULES = ("pytest_odoo", "ruff", "pylint_odoo")
+
+
+def provide_odoo(options):
+    """Find or set up Odoo and a Python that runs it; re-exec this script with that Python if needed.
+
+    Returns ``(python_path_entry, odoo_package_dir)`` once running under the right Python.
+    """
+    if os.environ.get("_DIDWW_ODOO_TREE"):  # we are the re-executed runner, in the project venv
+        tree = Path(os.environ["_DIDWW_ODOO_TREE"])
+        return str(tree), tree / "odoo"
+    modules = TEST_MODULES if options.command == "test" else ()
+    source = options.odoo_source or os.environ.get("ODOO_SOURCE")
+    # a tree given wins; a source given wins over an odoo that happens to be importable
+    odoo = find_odoo(options.odoo) if options.odoo or os.environ.get("ODOO_PATH") or not source else None
+    if odoo is not None and not odoo[0]:
+        if runs_odoo(sys.executable, odoo, modules):
+            return odoo
+        fail(f"{sys.executable} imports Odoo but not all that '{options.command}' needs (Odoo's requirements, "
+             f"{', '.join(modules) or 'nothing else'}): pip install -r dev/requirements-dev.txt in it, or name "
+             "the Odoo tree with --odoo so that the runner sets up a virtualenv for it.")
+    tree = Path(odoo[0]) if odoo is not None else odoo_from_source(source or ODOO_DEFAULT_SOURCE)
+    if runs_odoo(sys.executable, (str(tree), tree / "odoo"), modules):
+        return str(tree), tree / "odoo"  # this Python already runs it (e.g. your own Odoo virtualenv)
+    venv_python = project_venv(tree)
+    odoo = (str(tree), tree / "odoo")
+    env = dict(os.environ, _DIDWW_ODOO_TREE=str(tree))
+    say(f"Odoo {tree} with {venv_python.relative_to(ROOT)}")
+    sys.stdout.flush()
+    # the script that was started (this runner, or dev/bench.py) starts again in the venv
+    os.execve(str(venv_python), [str(venv_python), os.path.abspath(sys.argv[0]), *sys.argv[1:]], env)
+    return odoo  # not reached
 
 
 def check_odoo_importable(odoo, env):
@@ -78,12 +265,6 @@ def check_odoo_importable(odoo, env):
     version = out.stdout.strip()
     if not version.startswith("18."):
         fail(f"found Odoo {version} at {odoo[1]}, this addon needs 18.0")
-
-
-ODOO_MISSING = (
-    "Odoo 18 is not importable here. Install Odoo 18.0 (pip install -e /path/to/odoo after its "
-    "requirements.txt), or pass --odoo /path/to/odoo (the folder with odoo-bin), or set ODOO_PATH."
-)
 
 
 def odoo_env(odoo):
@@ -195,6 +376,16 @@ class ExternalServer:
         if self.user == "postgres":
             fail("Odoo refuses the 'postgres' database user: create a role of your own "
                  "(createuser -h HOST -U postgres --createdb odoo) and pass --db-user odoo.")
+        import psycopg2  # Odoo's own driver, in whatever Python runs Odoo
+
+        try:
+            psycopg2.connect(host=self.host or None, port=self.port or None, user=self.user or None,
+                             password=self.password or None, dbname="postgres", connect_timeout=5).close()
+        except psycopg2.Error as exc:
+            reason = " ".join(str(exc).split())[:200]
+            fail(f"PostgreSQL at {self.host or 'the local socket'}:{self.port or 5432} does not let "
+                 f"{self.user or 'you'} in ({reason}): start it, or fix --db-host/--db-port/--db-user/--db-password "
+                 "(PGHOST/PGPORT/PGUSER/PGPASSWORD).")
         return self
 
     def stop(self):
@@ -209,13 +400,44 @@ class ExternalServer:
 
 
 def database_server(options):
+    """PostgreSQL as the user says, else the machine's on 127.0.0.1:5432, else a private cluster."""
     host = options.db_host or os.environ.get("PGHOST")
     port = options.db_port or os.environ.get("PGPORT")
     user = options.db_user or os.environ.get("PGUSER")
     password = options.db_password or os.environ.get("PGPASSWORD")
     if host or user:
         return ExternalServer(host, port, user, password).start()
+    if machine_postgres_role("127.0.0.1", 5432):
+        return ExternalServer("127.0.0.1", "5432", "odoo", None).start()
     return PrivateCluster().start()
+
+
+def machine_postgres_role(host, port, role="odoo"):
+    """Can Odoo use ``role`` on the machine's PostgreSQL? Creates the role when trust auth lets us."""
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError:
+        return False  # no server there
+    import psycopg2  # Odoo's own driver, in whatever Python runs Odoo
+
+    def connect(user):
+        return psycopg2.connect(host=host, port=port, user=user, dbname="postgres", connect_timeout=5)
+
+    try:
+        connect(role).close()
+        return True
+    except psycopg2.OperationalError:
+        pass
+    try:
+        with connect("postgres") as conn, conn.cursor() as cr:
+            cr.execute(f'CREATE ROLE "{role}" LOGIN CREATEDB')
+        conn.close()
+    except psycopg2.Error as exc:
+        fail(f"PostgreSQL on {host}:{port} does not let the runner in as '{role}' ({str(exc).strip()[:200]}): "
+             f"create that role (createuser -h {host} -U postgres --createdb {role}) or pass "
+             "--db-user/--db-password (or PGUSER/PGPASSWORD).")
+    say(f"created the PostgreSQL role '{role}' on {host}:{port}")
+    return True
 
 
 def odoo_bin_cmd(odoo):
@@ -283,15 +505,14 @@ def run_step(title, cmd, env=None, cwd=ROOT):
     return subprocess.run(list(map(str, cmd)), env=env, cwd=cwd, check=False).returncode
 
 
-def junit_counts(path):
+def junit_counts(path, module=""):
+    """(passed, failed, skipped) test cases in a JUnit XML report, of ``module`` only when given."""
     if not path.exists():
         return 0, 0, 0
-    root = ET.parse(path).getroot()
-    suites = [root] if root.tag == "testsuite" else list(root)
-    total = sum(int(s.get("tests", 0)) for s in suites)
-    failed = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
-    skipped = sum(int(s.get("skipped", 0)) for s in suites)
-    return total - failed - skipped, failed, skipped
+    cases = [case for case in ET.parse(path).getroot().iter("testcase") if module in case.get("classname", "")]
+    failed = sum(1 for case in cases if case.find("failure") is not None or case.find("error") is not None)
+    skipped = sum(1 for case in cases if case.find("skipped") is not None)
+    return len(cases) - failed - skipped, failed, skipped
 
 
 PYLINT_TARGETS = ("__init__.py", "__manifest__.py", "controllers", "models", "tests", "tools", "wizard")
@@ -327,36 +548,29 @@ def _has_module(name):
 # ----------------------------------------------------------------------------------------------
 
 def cmd_test(options):
+    odoo = provide_odoo(options)
+    env = odoo_env(odoo)
+    check_odoo_importable(odoo, env)
     report = []
-    counts = [0, 0, 0]
+    browser = Browser()
+    browser.ensure_in_background()
     status = 0 if options.no_lint else lint(report)
+    browser.wait()
+    code, counts, tours = odoo_tier(options, odoo, env, report)
+    status |= code
 
-    pure = WORK / "junit-pure.xml"
-    code = run_step("pure-Python tests (no Odoo needed)",
-                    [sys.executable, "-m", "pytest", "-p", "no:odoo", "-p", "no:cacheprovider", "-q",
-                     "--rootdir=dev/tests", f"--junitxml={pure}", "dev/tests"])
-    status |= code not in (0,)
-    report.append(("pure-Python tests", code == 0))
-    for i, value in enumerate(junit_counts(pure)):
-        counts[i] += value
-
-    odoo = find_odoo(options.odoo)
-    if odoo is None:
-        print()
-        print(f"{RED}{BOLD}{'!' * 100}")
-        print("!! ODOO TIER NOT RUN: " + ODOO_MISSING)
-        print(f"{'!' * 100}{RESET}")
-        report.append(("Odoo tier (NOT RUN: Odoo 18 not found)", None))
+    if options.pytest_args:
+        pass  # a chosen subset of tests: the tours are judged only on full runs
+    elif tours[0] == 0 and not browser.available:
+        print(f"\n{RED}{BOLD}{'!' * 100}\n!! BROWSER TESTS (TOURS) DID NOT RUN: {browser.missing}\n{'!' * 100}{RESET}")
+        report.append((f"browser tours (NOT RUN: {browser.missing})", None))
     else:
-        env = odoo_env(odoo)
-        check_odoo_importable(odoo, env)
-        code, odoo_counts = odoo_tier(options, odoo, env, report)
-        status |= code
-        for i, value in enumerate(odoo_counts):
-            counts[i] += value
+        ok = tours[0] > 0 and tours[1] == 0
+        report.append((f"browser tours: {tours[0]} passed, {tours[1]} failed, {tours[2]} did not run", ok))
+        status |= not ok
 
     print()
-    say("summary")
+    say(f"summary (Odoo {odoo_version(env)} at {odoo[1].parent})")
     for title, ok in report:
         mark = f"{GREEN}ok{RESET}" if ok else (f"{RED}NOT RUN{RESET}" if ok is None else f"{RED}FAILED{RESET}")
         print(f"  {mark:>6}  {title}")
@@ -364,7 +578,63 @@ def cmd_test(options):
     if counts[2]:
         line += f", {counts[2]} skipped"
     print(f"total: {line}")
+    (WORK / "last-test.json").write_text(json.dumps({
+        "odoo": str(odoo[1].parent), "passed": counts[0], "failed": counts[1], "skipped": counts[2],
+        "tours_passed": tours[0], "tours_failed": tours[1], "browser": browser.available, "status": int(bool(status)),
+    }))
     return 1 if status else 0
+
+
+def odoo_version(env):
+    out = subprocess.run([sys.executable, "-c", "import odoo.release as r; print(r.serie, r.version)"],
+                         capture_output=True, text=True, env=env, check=False, cwd="/")
+    return out.stdout.strip().split()[-1] if out.returncode == 0 else "?"
+
+
+class Browser:
+    """Headless Chromium for Odoo's tours: found as Odoo finds it, else installed with apt-get when we may."""
+
+    EXECUTABLES = ("google-chrome", "chromium", "chromium-browser", "google-chrome-stable")
+
+    def __init__(self):
+        self.thread = None
+        self.missing = ""
+
+    @property
+    def available(self):
+        return not self.missing
+
+    def _found(self):
+        return any(shutil.which(name) for name in self.EXECUTABLES)
+
+    def ensure_in_background(self):
+        if not self._found() and os.geteuid() == 0 and shutil.which("apt-get"):
+            self.thread = threading.Thread(target=self._install, daemon=True)
+            self.thread.start()
+
+    def _install(self):
+        log = WORK / "apt.log"
+        say(f"installing Chromium for the browser tours with apt-get (log: {log})")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        install = ["apt-get", "install", "-y", "-q", "-o", "DPkg::Lock::Timeout=300", "--no-install-recommends",
+                   "chromium"]
+        with log.open("w") as handle:
+            for cmd in (install, ["apt-get", "update", "-q"], install):
+                code = subprocess.run(cmd, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                      env=env, check=False).returncode
+                if code == 0 and cmd is install:
+                    return
+
+    def wait(self):
+        if self.thread:
+            self.thread.join()
+        if not self._found():
+            self.missing = ("no Chromium/Chrome found; install Debian's chromium package "
+                            "(apt-get install chromium) and run again")
+            if os.geteuid() == 0 and shutil.which("apt-get"):
+                self.missing = f"apt-get could not install chromium (see {WORK / 'apt.log'})"
+        elif not _has_module("websocket"):
+            self.missing = "the websocket-client Python package is missing: pip install -r dev/requirements-dev.txt"
 
 
 def odoo_tier(options, odoo, env, report):
@@ -373,7 +643,7 @@ def odoo_tier(options, odoo, env, report):
     paths = addons_path(odoo)
     config_args = [f"--addons-path={paths}", *server.odoo_args(), "-d", db, "--data-dir", str(WORK / "data")]
     base = [*odoo_bin_cmd(odoo), *config_args, "--http-port", str(free_port()), "--no-database-list"]
-    counts = (0, 0, 0)
+    counts, tours = (0, 0, 0), (0, 0, 0)
     try:
         say(f"installing {ADDON} on the throwaway database {db}")
         log = WORK / "install.log"
@@ -390,7 +660,7 @@ def odoo_tier(options, odoo, env, report):
         report.append((f"install on a fresh database, no WARNING/ERROR (log: {log})", clean))
         if code != 0:
             print(log.read_text()[-4000:])
-            return 1, counts
+            return 1, counts, tours
 
         junit = WORK / "junit-odoo.xml"
         extra = [f"--odoo-extra={arg.lstrip('-')}" for arg in server.odoo_args()]
@@ -407,8 +677,9 @@ def odoo_tier(options, odoo, env, report):
             f"--rootdir={ADDONS_LINK_DIR}", *(options.pytest_args or []), str(ADDONS_LINK_DIR / ADDON / "tests"),
         ], env=env, cwd=ADDONS_LINK_DIR)
         counts = junit_counts(junit)
+        tours = junit_counts(junit, "test_ui_tours")
         ran = counts[0] + counts[1] > 0
-        report.append((f"Odoo tests: {counts[0]} passed, {counts[1]} failed (tests and subtests)",
+        report.append((f"Odoo tests: {counts[0]} passed, {counts[1]} failed",
                        code == 0 and ran))
         if not ran:
             say("the Odoo tier ran no test: that is a failure")
@@ -422,7 +693,7 @@ def odoo_tier(options, odoo, env, report):
                 print(uninstall.stdout[-2000:], uninstall.stderr[-4000:])
             report.append(("uninstall", ok))
             status |= not ok
-        return status, counts
+        return status, counts, tours
     finally:
         if not options.keep_db:
             odoo_python(env, config_args, f"odoo.service.db.exp_drop({db!r})")
@@ -448,19 +719,23 @@ def odoo_python(env, config_args, body):
 
 
 def cmd_run(options):
-    odoo = find_odoo(options.odoo)
-    if odoo is None:
-        fail(ODOO_MISSING)
+    odoo = provide_odoo(options)
     env = odoo_env(odoo)
     check_odoo_importable(odoo, env)
     server = database_server(options)
     paths = addons_path(odoo)
     db = options.database or "didww_demo"
+    # a new database gets Odoo's demo data (--without-demo is off by default in 18.0); once the addon
+    # is installed, later starts only serve it (--update reloads its data after a code change)
+    installed = odoo_python(env, [*server.odoo_args(), "-d", db], _INSTALLED.format(addon=ADDON)).stdout.strip()
+    install = ["-u", ADDON] if installed == "installed" and options.update else \
+        [] if installed == "installed" else ["-i", ADDON]
     cmd = [*odoo_bin_cmd(odoo), f"--addons-path={paths}", *server.odoo_args(), "-d", db, "--db-filter", f"^{db}$",
-           "--data-dir", str(WORK / "data"), "--http-port", str(options.port), "-i", ADDON,
+           "--data-dir", str(WORK / "data"), "--http-port", str(options.port), *install,
            "--http-interface", options.interface]
-    say(f"Odoo on http://localhost:{options.port} (database {db}, login admin / admin); Ctrl+C stops it")
+    say(f"starting Odoo on the database {db}" + (" (installing the addon: about a minute)" if "-i" in install else ""))
     process = subprocess.Popen(cmd, env=env, cwd=ROOT)
+    threading.Thread(target=_announce_when_up, args=(process, options.port, db), daemon=True).start()
     signal.signal(signal.SIGTERM, lambda *_args: process.terminate())  # stop Odoo, then PostgreSQL
     try:
         return process.wait()
@@ -471,10 +746,36 @@ def cmd_run(options):
         server.stop()
 
 
+_INSTALLED = """
+try:
+    with odoo.sql_db.db_connect(config['db_name']).cursor() as cr:
+        cr.execute("SELECT state FROM ir_module_module WHERE name = %s", ['{addon}'])
+        print((cr.fetchone() or ['absent'])[0])
+except Exception:  # no such database yet
+    print('absent')
+"""
+
+
+def _announce_when_up(process, port, db):
+    url = f"http://localhost:{port}"
+    while process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{url}/web/login", timeout=5) as response:
+                if response.status == 200:
+                    say(f"{GREEN}Odoo is serving {ADDON} at {url} (database {db}): log in as admin, "
+                        f"password admin. Ctrl+C stops it.{RESET}")
+                    return
+        except OSError:
+            pass
+        time.sleep(2)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--odoo", help="Odoo 18 source tree (the folder with odoo-bin); default $ODOO_PATH "
-                                       "or an importable odoo")
+    parser.add_argument("--odoo", help="an Odoo 18 source tree to use as it is (the folder with odoo-bin); "
+                                       "default $ODOO_PATH or an importable odoo")
+    parser.add_argument("--odoo-source", help="where to get Odoo 18.0 when none is given: a folder, a .tar.gz or "
+                                              f"a URL; default $ODOO_SOURCE, else {ODOO_DEFAULT_SOURCE}")
     parser.add_argument("--db-host")
     parser.add_argument("--db-port")
     parser.add_argument("--db-user")
@@ -484,7 +785,8 @@ def main(argv=None):
     run = sub.add_parser("run", help="start Odoo with the addon on a demo database")
     run.add_argument("--port", type=int, default=8069)
     run.add_argument("--interface", default="127.0.0.1")
-    test = sub.add_parser("test", help="lint, checks, pure-Python tests and the Odoo tests")
+    run.add_argument("--update", action="store_true", help="update the addon (-u) before serving, after a code change")
+    test = sub.add_parser("test", help="lint, checks and the Odoo tests (browser tours included)")
     test.add_argument("--no-lint", action="store_true")
     test.add_argument("--keep-db", action="store_true")
     test.add_argument("pytest_args", nargs="*", help="extra pytest arguments for the Odoo tier, e.g. -k webhook")

@@ -1,7 +1,9 @@
 import json
 from contextlib import contextmanager
+from urllib.parse import urlsplit
 
 from odoo.tests import HttpCase, TransactionCase, new_test_user
+from odoo.tests.common import BaseCase, _super_send
 
 from .fake_didww import FakeDidww
 
@@ -83,3 +85,20 @@ class DidwwHttpCase(DidwwMixin, HttpCase):
             "time_start": "2026-11-23T07:20:30.45Z", "end_time": "2026-11-23T07:20:31.45Z",
             "destination": "37041654321", "source": "37041123456", "status": status,
             "code_id": code_id, "fragments_sent": 2}}}
+
+
+class DidwwToolsCase(BaseCase):
+    """Plain-Python helpers of tools/ against a fresh fake DIDWW on 127.0.0.1 (no database)."""
+
+    @classmethod
+    def _request_handler(cls, s, r, /, **kw):
+        # Late 18.0 raises every timeout under 10 s to 10 s during tests; these tests check the
+        # client's own timeouts against the fake on 127.0.0.1, so its requests keep them as given
+        if urlsplit(r.url).hostname == "127.0.0.1":
+            return _super_send(s, r, **kw)
+        return super()._request_handler(s, r, **kw)
+
+    def setUp(self):
+        super().setUp()
+        self.fake = FakeDidww().start()
+        self.addCleanup(self.fake.stop)
