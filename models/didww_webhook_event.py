@@ -206,7 +206,8 @@ class DidwwWebhookEvent(models.Model):
         ], order="create_date DESC", limit=1)
         if lead:
             return lead, lead.partner_id or None
-        partner = Partner.create({"name": remote, "phone": remote})
+        partner = Partner.create({"name": remote, "phone": remote,
+                                  "country_id": self.env["didww.sms.number"]._country_from_number(remote).id})
         return partner, partner
 
     @api.autovacuum

@@ -11,7 +11,8 @@ class ResUsers(models.Model):
     _inherit = "res.users"
 
     didww_voip_provider_id = fields.Many2one(
-        "didww.voip.provider", "VoIP Provider", groups="base.group_user", ondelete="set null")
+        "didww.voip.provider", "VoIP Provider", groups="base.group_user", ondelete="set null",
+        default=lambda self: self._didww_only_voip_provider())
     didww_voip_username = fields.Char("VoIP Username", groups="base.group_user", copy=False)
     didww_voip_secret = fields.Char("VoIP Secret", groups="base.group_user", copy=False)
     didww_sms_number_ids = fields.Many2many(
@@ -25,6 +26,21 @@ class ResUsers(models.Model):
     @property
     def SELF_WRITEABLE_FIELDS(self):
         return super().SELF_WRITEABLE_FIELDS + VOIP_SELF_FIELDS
+
+    @api.model
+    def _didww_only_voip_provider(self):
+        """The VoIP provider of the current company when there is exactly one, else nothing."""
+        providers = self.env["didww.voip.provider"].sudo().search(  # sudo: also evaluated when a signup (public user) creates a user
+            [("company_id", "in", [False, self.env.company.id])], limit=2)
+        return providers.id if len(providers) == 1 else False
+
+    @api.model
+    def _didww_preselect_voip_provider(self):
+        """On install: internal users without a provider get the only one (My Preferences shows it)."""
+        provider_id = self._didww_only_voip_provider()
+        if provider_id:
+            self.sudo().search([("share", "=", False), ("didww_voip_provider_id", "=", False)]).write(
+                {"didww_voip_provider_id": provider_id})
 
     @api.model
     def _didww_softphone_config(self):
