@@ -28,4 +28,8 @@
         "wizard/sms_resend_views.xml",
         "views/didww_menus.xml",
     ],
+    "assets": {
+        "web.assets_backend": ["didww_connector/static/src/**/*"],
+        "web.assets_tests": ["didww_connector/static/tests/tours/**/*"],
+    },
 }
