@@ -12,6 +12,9 @@ class SmsComposer(models.TransientModel):
         "Sent from", compute="_compute_didww_source_info",
         help="The DIDWW number this SMS leaves from, whose it is and why it was chosen.")
     didww_active = fields.Boolean(compute="_compute_didww_source_info")
+    didww_recipients_info = fields.Char(
+        "Recipients", compute="_compute_didww_recipients_info",
+        help="How many of the selected documents will be texted, before sending.")
 
     @api.depends("res_model", "res_id", "composition_mode", "recipient_single_number_itf", "number_field_name")
     def _compute_didww_source_info(self):
@@ -27,6 +30,27 @@ class SmsComposer(models.TransientModel):
             source, reason = self.env["didww.sms.number"]._pick_source_with_reason(
                 company, self.env.user, destination)
             composer.didww_source_info = composer._didww_source_text(source, reason, bool(single))
+
+    @api.depends("composition_mode", "res_model", "res_ids", "number_field_name", "mass_use_blacklist")
+    def _compute_didww_recipients_info(self):
+        for composer in self:
+            records = composer._get_records() if composer.composition_mode == "mass" else None
+            if not records or not composer._didww_sends_mass(records):
+                composer.didww_recipients_info = False
+                continue
+            info = composer._prepare_recipient_values(records)
+            skipped = {
+                self.env._("blacklisted"): set(composer._get_blacklist_record_ids(records, info)),
+                self.env._("opted out"): set(composer._get_optout_record_ids(records, info)),
+                self.env._("no valid number"): {record.id for record in records if not info[record.id]["sanitized"]},
+            }
+            not_texted = set().union(*skipped.values())
+            text = self.env._("%(count)s of the %(total)s selected will be texted.",
+                              count=len(records) - len(not_texted), total=len(records))
+            if not_texted:
+                text += " " + self.env._("Skipped: %(reasons)s.", reasons=", ".join(
+                    f"{len(ids)} {label}" for label, ids in skipped.items() if ids))
+            composer.didww_recipients_info = text
 
     def _didww_source_text(self, source, reason, single):
         """What a person needs to know about the sender: which number, whose, and why."""
