@@ -261,7 +261,8 @@ class DidwwWebhookEvent(models.Model):
             if event.state == "done" and event.kind == "inbound":
                 document = self.env["sms.sms"]._didww_document(event.res_model, event.res_id)
                 event.result_display = self.env._(
-                    "SMS posted on %(document)s", document=document.display_name) if document else event.result
+                    "SMS posted on %(kind)s %(document)s", kind=self.env["ir.model"]._get(document._name).name,
+                    document=document.display_name) if document else event.result
             elif event.state == "done" and event.kind == "status":
                 data = statuses[event] if isinstance(statuses[event], dict) else {}
                 status = (data.get("attributes") or {}).get("status") or ""
