@@ -5,8 +5,11 @@ import { registry } from "@web/core/registry";
 
 registry.category("web_tour.tours").add("didww_composer_sender_tour", {
     steps: () => [
-        { content: "the phone shows its SMS button on hover", trigger: "[name=phone] input", run: "hover" },
-        { content: "the SMS button next to the phone", trigger: "[name=phone] .o_field_phone_sms", run: "click" },
+        {
+            content: "the SMS button next to the phone (shown on hover)",
+            trigger: "[name=phone] .o_field_phone_sms:not(:visible)",
+            run: "click",
+        },
         {
             trigger: ".modal [name=didww_source_info]:contains(the company's number, because no DIDWW number is assigned to you):contains(Replies go to Sally Sales)",
         },
