@@ -30,7 +30,8 @@ class ResUsers(models.Model):
     @api.model
     def _didww_only_voip_provider(self):
         """The VoIP provider of the current company when there is exactly one, else nothing."""
-        providers = self.env["didww.voip.provider"].sudo().search(  # sudo: also evaluated when a signup (public user) creates a user
+        # sudo: also evaluated when a signup (public user) creates a user
+        providers = self.env["didww.voip.provider"].sudo().search(
             [("company_id", "in", [False, self.env.company.id])], limit=2)
         return providers.id if len(providers) == 1 else False
 

@@ -24,7 +24,7 @@ class TestCrmActions(DidwwCase):
         """The Action menu entry: the composer opens with the template, the person presses Send."""
         user = user or self.user_sales
         action = self.run_server_action("didww_connector.action_server_lead_sms_follow_up", leads, user)
-        composer = self.env["sms.composer"].with_user(user).with_context(action["context"]).create({})
+        composer = self.env["sms.composer"].with_user(user).with_context(**action["context"]).create({})
         return composer, composer.action_send_sms()
 
     def sms_notification(self, lead):
@@ -51,7 +51,7 @@ class TestCrmActions(DidwwCase):
                 self.assertIn("Send SMS", names, "Odoo's own entry point stays")
 
     def test_follow_up_on_many_leads_texts_each_with_its_status_on_the_lead_and_says_so(self):
-        composer, answer = self.follow_up(self.leads)
+        _composer, answer = self.follow_up(self.leads)
         self.assertEqual(answer["tag"], "display_notification")
         self.assertIn("2 SMS on their way", answer["params"]["message"])
         self.assertIn("2 not sent", answer["params"]["message"])

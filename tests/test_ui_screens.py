@@ -143,6 +143,6 @@ class TestScreens(DidwwHttpCase):
                                             "user_id": self.user_sales.id})
         action = self.env.ref("didww_connector.action_server_lead_sms_follow_up").with_user(self.user_sales)
         result = action.with_context(active_model="crm.lead", active_ids=lead.ids, active_id=lead.id).run()
-        composer = Form(self.env["sms.composer"].with_user(self.user_sales).with_context(result["context"]))
+        composer = Form(self.env["sms.composer"].with_user(self.user_sales).with_context(**result["context"]))
         self.assertIn("Hello Ona", composer.body)
         self.assertEqual(composer.didww_source_info, "+37041123456: your number.")
