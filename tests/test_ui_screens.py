@@ -112,6 +112,27 @@ class TestScreens(DidwwHttpCase):
         self.start_tour("/odoo/action-crm.crm_lead_action_pipeline?view_type=list", "didww_lead_follow_up_tour",
                         login="didww_sales")
 
+    def test_tour_a_failed_follow_up_is_red_on_the_lead_and_resent_from_there(self):
+        leads = self.env["crm.lead"].create([
+            {"name": f"Tour lead {name}", "contact_name": name, "phone": phone, "type": "opportunity",
+             "user_id": self.user_sales.id}
+            for name, phone in [("Ona", "+37041654321"), ("Jonas", "+37061234567")]])
+        (self.number_us | self.number_lt).action_archive()
+        self.env["sms.composer"].with_user(self.user_sales).with_context(
+            default_res_model="crm.lead", default_res_ids=leads.ids, default_composition_mode="mass",
+            default_mass_keep_log=True,
+            default_template_id=self.env.ref("didww_connector.sms_template_lead_follow_up").id,
+        ).create({}).action_send_sms()
+        self.env["sms.sms"]._process_queue()
+        self.assertFalse(self.outbound_requests())
+        (self.number_us | self.number_lt).action_unarchive()
+        self.start_tour(f"/odoo/action-crm.crm_lead_action_pipeline/{leads[0].id}", "didww_lead_sms_failure_tour",
+                        login="didww_sales")
+        (request,) = self.outbound_requests()
+        self.assertEqual(request["json"]["data"]["attributes"]["destination"], "37041654321")
+        notification = leads[0].message_ids.notification_ids.filtered(lambda n: n.notification_type == "sms")
+        self.assertEqual(notification.notification_status, "pending", "shown Sent, no longer red")
+
     def test_tour_a_user_without_number_sees_whose_number_the_sms_leaves_from(self):
         lead = self.env["crm.lead"].create({"name": "Tour lead", "contact_name": "Ona", "phone": "+37041654321",
                                             "type": "opportunity", "user_id": self.user_other.id})
