@@ -25,8 +25,9 @@ registry.category("web_tour.tours").add("didww_lead_follow_up_tour", {
         { content: "no link to Odoo IAP's SMS prices", trigger: ".modal .o_sms_count:not(:has(a))" },
         { trigger: ".modal button[name=action_send_sms]", run: "click" },
         { content: "it says what it did", trigger: ".o_notification:contains(2 SMS on their way):contains(Blacklisted (1))" },
-        { trigger: "body:not(:has(.modal))" },
+        { content: "the list is back, selection cleared", trigger: "body:not(:has(.modal)) .o_list_view:not(:has(.o_data_row_selected))" },
         { trigger: '.o_data_row:contains("Tour lead A") td[name=name]', run: "click" },
+        { trigger: ".o_form_view .o_field_widget[name=name]:contains(Tour lead A), .o_form_view [name=name] textarea:value(Tour lead A)" },
         {
             content: "the SMS is on the lead with its status icon",
             trigger: ".o-mail-Message:contains(Hello Ona) .o-mail-Message-notification .fa-mobile",
