@@ -29,6 +29,7 @@
         "views/didww_menus.xml",
     ],
     "assets": {
+        "web.assets_backend": ["didww_connector/static/src/**/*"],
         "web.assets_tests": ["didww_connector/static/tests/tours/**/*"],
     },
 }

@@ -8,3 +8,4 @@ from . import didww_voip_credential
 from . import res_users
 from . import sms_sms
 from . import sms_tracker
+from . import ir_actions_server

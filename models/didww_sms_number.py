@@ -27,15 +27,20 @@ class SourcePicker:
         return self.numbers.filtered(lambda number: user in self.assigned[number])
 
     def pick(self, user, destination):
+        return self.pick_with_reason(user, destination)[0]
+
+    def pick_with_reason(self, user, destination):
+        """``(number, reason)``: the number :meth:`pick` returns and which rule chose it,
+        ``"conversation"``, ``"user"`` or ``"company"`` (``None`` when there is no number)."""
         for session in self.live_by_remote.get(destination, ()):
             if not user or session.user_id == user or user in self.assigned.get(session.number_id, ()):
-                return session.number_id
+                return session.number_id, "conversation"
         mine = self.numbers_of(user) if user else self.numbers.browse()
         if mine:
             region = phone.country_of(destination)
             same_country = mine.filtered(lambda n: n.country_id.code == region) if region else mine.browse()
-            return (same_country or mine)[:1]
-        return self.numbers[:1]
+            return (same_country or mine)[:1], "user"
+        return self.numbers[:1], "company" if self.numbers else None
 
 
 class DidwwSmsNumber(models.Model):
@@ -51,7 +56,8 @@ class DidwwSmsNumber(models.Model):
     )
     name = fields.Char("Label", help="Optional label shown next to the number, e.g. 'Sales US'.")
     country_id = fields.Many2one(
-        "res.country", help="Country of the number; also used to reformat remote numbers.")
+        "res.country", default=lambda self: self.env.company.country_id,
+        help="Country of the number; also used to reformat remote numbers.")
     company_id = fields.Many2one(
         "res.company", required=True, index=True, default=lambda self: self.env.company, ondelete="cascade")
     user_ids = fields.Many2many(
@@ -104,8 +110,10 @@ class DidwwSmsNumber(models.Model):
                 "it in international format (+ and country code).",
                 number=raw, country=self.env._(" for %s", country.name) if country else ""))
         vals = dict(vals, number=e164)
-        if not country and e164 and (code := phone.country_of(e164)):
-            vals["country_id"] = self.env["res.country"].search([("code", "=", code)], limit=1).id
+        # an international number says its own country, over an empty or defaulted one
+        international = raw and "number" in vals and raw.strip().startswith(("+", "00"))
+        if e164 and (not country or international) and (number_country := self._country_from_number(e164)):
+            vals["country_id"] = number_country.id
         return vals
 
     @api.model_create_multi
@@ -191,6 +199,19 @@ class DidwwSmsNumber(models.Model):
     def _pick_source(self, company, user, destination):
         """The number one SMS to ``destination`` leaves from (see :class:`SourcePicker`)."""
         return self._source_picker(company, [destination]).pick(user, destination)
+
+    @api.model
+    def _pick_source_with_reason(self, company, user, destination):
+        """``(number, reason)`` for one SMS to ``destination``, reason as
+        :meth:`SourcePicker.pick_with_reason` says, for telling people what will happen."""
+        return self._source_picker(company, [destination] if destination else ()).pick_with_reason(
+            user, destination)
+
+    @api.model
+    def _country_from_number(self, e164):
+        """The ``res.country`` of an E.164 number (empty when the number says nothing)."""
+        code = phone.country_of(e164) if e164 else None
+        return self.env["res.country"].search([("code", "=", code)], limit=1) if code else self.env["res.country"]
 
     # ------------------------------------------------------------
     # DIDWW API v3 import

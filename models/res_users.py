@@ -8,7 +8,8 @@ class ResUsers(models.Model):
     _inherit = "res.users"
 
     didww_voip_provider_id = fields.Many2one(
-        "didww.voip.provider", "VoIP Provider", groups="base.group_user", ondelete="set null")
+        "didww.voip.provider", "VoIP Provider", groups="base.group_user", ondelete="set null",
+        default=lambda self: self._didww_only_voip_provider())
     didww_voip_username = fields.Char("VoIP Username", groups="base.group_user", copy=False)
     # Not stored: the secret lives in didww.voip.credential, which only administrators can access
     # and no other model points to. Being computed per request user, the field cannot be searched,
@@ -69,6 +70,22 @@ class ResUsers(models.Model):
             else:
                 new_values.append({"user_id": user.id, "secret": user.didww_voip_secret})
         Credential_sudo.create(new_values)
+
+    @api.model
+    def _didww_only_voip_provider(self):
+        """The VoIP provider of the current company when there is exactly one, else nothing."""
+        # sudo: also evaluated when a signup (public user) creates a user
+        providers = self.env["didww.voip.provider"].sudo().search(
+            [("company_id", "in", [False, self.env.company.id])], limit=2)
+        return providers.id if len(providers) == 1 else False
+
+    @api.model
+    def _didww_preselect_voip_provider(self):
+        """On install: internal users without a provider get the only one (My Preferences shows it)."""
+        provider_id = self._didww_only_voip_provider()
+        if provider_id:
+            self.sudo().search([("share", "=", False), ("didww_voip_provider_id", "=", False)]).write(
+                {"didww_voip_provider_id": provider_id})
 
     @api.model
     def _didww_softphone_config(self):

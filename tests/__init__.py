@@ -11,3 +11,4 @@ from . import test_didww_api_client
 from . import test_didww_webhook_parse
 from . import test_phone_and_sip
 from . import test_ui_tours
+from . import test_ui_screens

@@ -20,40 +20,91 @@ class TestCrmActions(DidwwCase):
         action = self.env.ref(xmlid).with_user(user or self.user_sales)
         return action.with_context(active_model=records._name, active_ids=records.ids, active_id=records[:1].id).run()
 
-    def notes(self, record):
-        return record.message_ids.filtered(lambda m: m.subtype_id == self.env.ref("mail.mt_note"))
+    def follow_up(self, leads, user=None):
+        """The Action menu entry: the composer opens with the template, the person presses Send."""
+        user = user or self.user_sales
+        action = self.run_server_action("didww_connector.action_server_lead_sms_follow_up", leads, user)
+        composer = self.env["sms.composer"].with_user(user).with_context(**action["context"]).create({})
+        return composer, composer.action_send_sms()
 
-    def test_open_composer_action_one_and_many(self):
-        one = self.run_server_action("didww_connector.action_server_lead_open_sms_composer", self.leads[0])
-        self.assertEqual((one["res_model"], one["context"]["default_composition_mode"]), ("sms.composer", "comment"))
-        many = self.run_server_action("didww_connector.action_server_partner_open_sms_composer",
-                                      self.partner | self.partner_us)
-        self.assertEqual(many["context"]["default_composition_mode"], "mass")
-        self.assertEqual(many["context"]["default_res_ids"], (self.partner | self.partner_us).ids)
+    def sms_notification(self, lead):
+        return lead.message_ids.notification_ids.filtered(lambda n: n.notification_type == "sms")
 
-    def test_template_action_on_many_leads_respects_blacklist_and_logs_each_result(self):
-        self.run_server_action("didww_connector.action_server_lead_sms_follow_up", self.leads)
+    def test_the_follow_up_action_opens_the_composer_with_the_template_before_texting(self):
+        action = self.run_server_action("didww_connector.action_server_lead_sms_follow_up", self.leads)
+        self.assertEqual(action["res_model"], "sms.composer")
+        self.assertEqual(action["context"]["default_composition_mode"], "mass")
+        self.assertEqual(action["context"]["default_template_id"],
+                         self.env.ref("didww_connector.sms_template_lead_follow_up").id)
+        self.assertFalse(self.env["sms.sms"].sudo().search([("didww_res_model", "=", "crm.lead")]),
+                         "nothing is texted before the person confirms")
+        one = self.run_server_action("didww_connector.action_server_lead_sms_follow_up", self.leads[0])
+        self.assertEqual(one["context"]["default_composition_mode"], "comment")
+
+    def test_one_entry_point_per_task_in_the_action_menu(self):
+        for model in ("crm.lead", "res.partner"):
+            bound = self.env["ir.actions.actions"].search([("binding_model_id.model", "=", model)])
+            self.assertNotIn("Send SMS (DIDWW)", bound.mapped("name"))
+            for view_type in ("list", "form"):
+                names = [a.name for a in bound if view_type in (a.binding_view_types or "list,form").split(",")]
+                self.assertEqual(len(names), len(set(names)), f"{model} {view_type}: {names}")
+                self.assertIn("Send SMS", names, "Odoo's own entry point stays")
+
+    def test_follow_up_on_many_leads_texts_each_with_its_status_on_the_lead_and_says_so(self):
+        _composer, answer = self.follow_up(self.leads)
+        self.assertEqual(answer["tag"], "display_notification")
+        self.assertIn("2 SMS on their way", answer["params"]["message"])
+        self.assertIn("2 not sent", answer["params"]["message"])
+        self.assertIn("Blacklisted (1)", answer["params"]["message"])
         self.env["sms.sms"]._process_queue()
         requests = self.outbound_requests()
         self.assertEqual(sorted(r["json"]["data"]["attributes"]["destination"] for r in requests),
                          ["37041654321", "37061234567"])
         unicode_request = next(r for r in requests if r["json"]["data"]["attributes"]["destination"] == "37061234567")
         self.assertIn("Hello Žydrūnė", unicode_request["json"]["data"]["attributes"]["content"])
-        self.assertIn("not sent: Missing Number", self.notes(self.leads[2])[0].body)
-        self.assertIn("not sent: Blacklisted", self.notes(self.leads[3])[0].body)
-        self.assertIn("Hello Ona", self.notes(self.leads[0])[0].body, "the text sent is logged too")
+        sent = self.sms_notification(self.leads[0])
+        self.assertEqual(sent.notification_status, "pending", "Sent, shown on the message's SMS icon")
+        self.assertIn("Hello Ona", sent.mail_message_id.body, "the text sent is on the message")
+        self.assertEqual(sent.mail_message_id.message_type, "sms")
+        missing = self.sms_notification(self.leads[2])
+        self.assertEqual((missing.notification_status, missing.failure_type), ("exception", "sms_number_missing"),
+                         "a lead without number is a failure to fix and resend")
+        self.assertFalse(self.sms_notification(self.leads[3]), "a blacklisted number is not texted")
+        self.assertIn("not sent: Blacklisted", self.leads[3].message_ids[0].body, "and the lead says so")
+        self.assertFalse(self.leads[0].message_ids.filtered(lambda m: "not sent" in (m.body or "")))
 
-    def test_template_action_on_one_lead(self):
-        self.run_server_action("didww_connector.action_server_lead_sms_follow_up", self.leads[0])
-        self.env["sms.sms"]._process_queue()
-        self.assertEqual(len(self.outbound_requests()), 1)
-
-    def test_user_without_number_gets_a_logged_reason(self):
+    def test_a_failed_follow_up_shows_in_red_and_is_resent_the_usual_way(self):
         (self.number_us | self.number_lt).action_archive()
-        self.run_server_action("didww_connector.action_server_lead_sms_follow_up", self.leads[0])
+        self.follow_up(self.leads[:2])
         self.env["sms.sms"]._process_queue()
         self.assertFalse(self.outbound_requests())
-        self.assertIn("No DIDWW number to send from", self.notes(self.leads[0])[0].body)
+        failed = self.sms_notification(self.leads[0])
+        self.assertEqual(failed.notification_status, "exception")
+        self.assertIn("No DIDWW number to send from", failed.failure_reason)
+        self.assertFalse(self.leads[0].message_ids.filtered(lambda m: "not sent" in (m.body or "")),
+                         "the failure is on the SMS icon, not in a separate note")
+        (self.number_us | self.number_lt).action_unarchive()
+        resend = self.env["sms.resend"].with_user(self.user_sales).with_context(
+            default_mail_message_id=failed.mail_message_id.id).create({})
+        resend.action_resend()
+        self.env["sms.sms"]._process_queue()
+        (request,) = self.outbound_requests()
+        self.assertEqual(request["json"]["data"]["attributes"]["destination"], "37041654321")
+        self.assertEqual(self.sms_notification(self.leads[0]).notification_status, "pending")
+
+    def test_follow_up_on_one_lead_posts_it_with_its_status(self):
+        self.follow_up(self.leads[0])
+        self.env["sms.sms"]._process_queue()
+        self.assertEqual(len(self.outbound_requests()), 1)
+        self.assertEqual(self.sms_notification(self.leads[0]).notification_status, "pending")
+
+    def test_the_shipped_won_action_says_it_sends_the_sms(self):
+        action = self.env.ref("didww_connector.action_server_lead_sms_won")
+        self.assertEqual(action.sms_method, "comment", "SMS (with note): sent and posted on the lead")
+        self.run_server_action("didww_connector.action_server_lead_sms_won", self.leads)
+        self.env["sms.sms"]._process_queue()
+        self.assertEqual(len(self.outbound_requests()), 2, "blacklisted and missing numbers skipped, no error")
+        self.assertEqual(self.sms_notification(self.leads[1]).notification_status, "pending")
 
     def test_automated_action_texts_the_customer_from_the_salespersons_number_when_won(self):
         if "base.automation" not in self.env:
@@ -70,7 +121,7 @@ class TestCrmActions(DidwwCase):
             "action_server_ids": [Command.create({
                 "name": "Thank-you SMS", "model_id": self.env.ref("crm.model_crm_lead").id, "state": "sms",
                 "sms_template_id": self.env.ref("didww_connector.sms_template_lead_won").id,
-                "sms_method": "note"})],
+                "sms_method": "comment"})],
         })
         # a sales manager (not Otto) moves Otto's lead to Won
         manager = self.env["res.users"].create({
