@@ -1,19 +1,30 @@
 import socket
 
-from didww_tools import phone
+from didww_tools import phone, sms_keywords
 from didww_tools.sip_websocket import check_sip_websocket
 from fake_didww import serve_websocket_once
 
 
-def test_to_e164_formats():
-    assert phone.to_e164("9179056077", "US") == "+19179056077"
-    assert phone.to_e164("19179056077", "US") == "+19179056077"
-    assert phone.to_e164("37041654321", "US") == "+37041654321"  # DIDWW digits of another country
-    assert phone.to_e164("+370 416 54321") == "+37041654321"
-    assert phone.to_e164("0037041654321") == "+37041654321"
-    assert phone.to_e164("06 12 34 56 78", "FR") == "+33612345678"
-    assert phone.to_e164("garbage", "US") is None
+def test_wire_format():
+    assert phone.from_wire("37041654321") == "+37041654321"
+    assert phone.from_wire("0037041654321") == "+37041654321"
+    assert phone.from_wire("06 12 34 56 78") is None  # national: only Odoo's formatter knows the country
+    assert phone.from_wire("+37041654321") is None
+    assert phone.from_wire("garbage") is None
+    assert phone.digits("+37041654321") == "37041654321"
     assert phone.country_of("+37041654321") == "LT"
+    assert phone.loose("00 370 (41) 654-321") == "+37041654321"
+
+
+def test_keywords_whole_message_only():
+    assert sms_keywords.match(" stop! ", sms_keywords.OPT_OUT_DEFAULT, sms_keywords.OPT_IN_DEFAULT) == "out"
+    assert sms_keywords.match("Unsubscribe.", sms_keywords.OPT_OUT_DEFAULT, sms_keywords.OPT_IN_DEFAULT) == "out"
+    assert sms_keywords.match("yes", sms_keywords.OPT_OUT_DEFAULT, sms_keywords.OPT_IN_DEFAULT) == "in"
+    assert sms_keywords.match("Please don't stop", sms_keywords.OPT_OUT_DEFAULT,
+                              sms_keywords.OPT_IN_DEFAULT) is None
+    assert sms_keywords.match("", sms_keywords.OPT_OUT_DEFAULT, sms_keywords.OPT_IN_DEFAULT) is None
+    assert sms_keywords.match("arret", "STOP; Arrêt\nARRET", "") == "out"
+    assert sms_keywords.parse_keywords(" stop , ,quit;") == {"STOP", "QUIT"}
 
 
 def test_sip_websocket_ok():
