@@ -1,8 +1,7 @@
 from datetime import timedelta
 
-from psycopg2 import IntegrityError
-
 from markupsafe import Markup
+from psycopg2 import IntegrityError
 
 from odoo import api, fields, models
 from odoo.tools import mute_logger
@@ -240,8 +239,9 @@ class DidwwSmsSession(models.Model):
         record = record or self.env["sms.sms"]._didww_document(self.res_model, self.res_id)
         if record:
             if kind == "out":
-                note = self.env._("%(remote)s texted %(keyword)s to %(number)s: they no longer receive mass or "
-                                  "automated SMS (SMS blacklist).", remote=remote, keyword=keyword, number=number.number)
+                note = self.env._(
+                    "%(remote)s texted %(keyword)s to %(number)s: they no longer receive mass or automated SMS "
+                    "(SMS blacklist).", remote=remote, keyword=keyword, number=number.number)
             else:
                 note = self.env._("%(remote)s texted %(keyword)s to %(number)s: removed from the SMS blacklist.",
                                   remote=remote, keyword=keyword, number=number.number)

@@ -6,3 +6,5 @@ from . import test_voip
 from . import test_api_import
 from . import test_crm_actions
 from . import test_opt_out
+from . import test_conversations
+from . import test_phone_matching
