@@ -191,13 +191,17 @@ class DidwwSmsSession(models.Model):
         return domain if (operator == "=") == value else ["!", *domain]
 
     def action_open_document(self):
-        """Open the conversation's document, on its chatter: replies leave from this number while the
-        conversation is live (see the number's stickiness)."""
+        """Open the conversation's document, on its chatter (replies leave from this number while the
+        conversation is live, see the number's stickiness), and mark its SMS in the Inbox as read."""
         self.ensure_one()
         document = self.env["sms.sms"]._didww_document(self.res_model, self.res_id)
         if not document:
             return False
         document.check_access("read")
+        # the SMS of this conversation waiting in the user's Inbox are read once its chatter is open
+        self.env["mail.message"].search([
+            ("model", "=", document._name), ("res_id", "=", document.id), ("needaction", "=", True),
+        ]).set_message_done()
         return {
             "type": "ir.actions.act_window",
             "res_model": document._name,

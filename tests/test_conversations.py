@@ -90,8 +90,10 @@ class TestConversations(DidwwHttpCase):
     def test_opening_a_line_opens_the_chatter_and_the_reply_leaves_from_the_same_number(self):
         self.inbound("Question for the US office", to="19179056077")
         line = self.conversations(self.user_sales)
+        self.assertTrue(line.is_unread)
         action = line.with_user(self.user_sales).action_open_document()
         self.assertEqual((action["res_model"], action["res_id"]), ("res.partner", self.partner.id))
+        self.assertFalse(line.with_user(self.user_sales).is_unread, "opening it reads it")
         self.env[action["res_model"]].browse(action["res_id"]).with_user(self.user_sales)._message_sms("Answer")
         self.assertEqual(self.outbound_requests()[-1]["json"]["data"]["attributes"]["source"], "19179056077")
 
