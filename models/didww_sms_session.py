@@ -234,13 +234,20 @@ class DidwwSmsSession(models.Model):
         kind = sms_keywords.match(text, number.optout_keywords, number.optin_keywords)
         if not kind:
             return None
-        remote = number._didww_e164(self.remote_number, number.country_id) or self.remote_number
+        remote = number._didww_e164(self.remote_number, number.country_id)
         keyword = sms_keywords.normalize(text)
+        record = record or self.env["sms.sms"]._didww_document(self.res_model, self.res_id)
+        if not remote:
+            # a short code or an alphanumeric sender: nothing Odoo could text, nothing to blacklist
+            if record:
+                record.sudo()._message_log(body=self.env._(
+                    "%(remote)s texted %(keyword)s, but it is not a phone number the SMS blacklist can hold.",
+                    remote=self.remote_number, keyword=keyword))
+            return kind
         # sudo: the webhook runs as the public user; the blacklist is a technical list
         Blacklist = self.env["phone.blacklist"].sudo()
         changed = (Blacklist._didww_opt_out(remote, keyword, number) if kind == "out"
                    else Blacklist._didww_opt_in(remote, keyword, number))
-        record = record or self.env["sms.sms"]._didww_document(self.res_model, self.res_id)
         if record:
             if kind == "out":
                 note = self.env._(

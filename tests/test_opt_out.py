@@ -103,6 +103,19 @@ class TestOptOut(DidwwHttpCase):
         self.assertTrue(self.blacklist().active)
         self.assertFalse(self.send_queue())
 
+    def test_stop_from_a_short_code_is_noted_and_loses_nothing(self):
+        self.number_lt.reformat_inbound = False
+        self.inbound("STOP", sender="12345", uuid="short-1")
+        event = self.env["didww.webhook.event"].search([("dedupe_key", "=", "inbound:uuid:short-1")])
+        self.assertEqual(event.state, "done")
+        partner = self.env["res.partner"].browse(event.res_id)
+        bodies = " ".join(partner.message_ids.mapped("body"))
+        self.assertIn("STOP", bodies)
+        self.assertIn("not a phone number the SMS blacklist can hold", bodies)
+        self.assertFalse(self.env["phone.blacklist"].with_context(active_test=False).search([]).filtered(
+            lambda entry: "12345" in entry.number))
+        self.assertFalse(self.send_queue())
+
     def test_keyword_lists_are_editable_per_number(self):
         self.number_lt.write({"optout_keywords": "ATSISAKYTI, Stop", "optin_keywords": "PRADETI"})
         self.inbound("atsisakyti")
