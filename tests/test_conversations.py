@@ -1,6 +1,7 @@
 import base64
 
 from odoo.tests import new_test_user, tagged
+from odoo.tools.safe_eval import safe_eval
 
 from .common import DidwwHttpCase
 
@@ -117,6 +118,20 @@ class TestConversations(DidwwHttpCase):
         otto = self.conversations(self.user_other, [("remote_number", "=", "+37061111111")])
         self.assertEqual(otto.last_message_preview, "My secret budget is 50k")
         self.assertEqual(otto.customer_name, lead.display_name)
+
+    def test_the_list_loads_for_a_salesperson_as_the_web_client_asks_it(self):
+        self.inbound("Hello")
+        action = self.env["ir.actions.act_window"]._for_xml_id("didww_connector.didww_sms_conversation_action")
+        Session = self.env["didww.sms.session"].with_user(self.user_sales)
+        views = Session.get_views([(action["view_id"][0], "list"), (action["search_view_id"][0], "search")])
+        fields_in_list = views["models"]["didww.sms.session"]["fields"]
+        result = Session.web_search_read(
+            safe_eval(action["domain"] or "[]"),
+            specification={name: {} for name in fields_in_list})
+        self.assertEqual(result["length"], 1)
+        self.assertEqual(result["records"][0]["last_message_preview"], "Hello")
+        for name in ("mine", "unread", "unassigned"):
+            self.assertIn(f'name="{name}"', views["views"]["search"]["arch"])
 
     def test_the_menu_is_in_crm_for_internal_users(self):
         menu = self.env.ref("didww_connector.didww_sms_conversation_menu")
