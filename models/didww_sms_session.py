@@ -218,6 +218,28 @@ class DidwwSmsSession(models.Model):
         return users.filtered(lambda user: record.with_user(user).has_access("read"))
 
     # ------------------------------------------------------------
+    # Phone matching: what Odoo stored, formatted by Odoo
+    # ------------------------------------------------------------
+
+    @api.model
+    def _didww_partner_by_number(self, remote, company):
+        """The contact of ``company`` (or shared) whose phone or mobile is ``remote`` (E.164).
+
+        ``phone_sanitized`` (indexed) holds only the first valid of mobile and phone; the other one,
+        typed in any format, is found by its last digits and confirmed with Odoo's own formatting.
+        """
+        # sudo: inbound SMS are routed for the company, whatever user processes them
+        Partner = self.env["res.partner"].sudo()
+        company_domain = [("company_id", "in", [False, company.id])]
+        partner = Partner.search([("phone_sanitized", "=", remote), *company_domain], limit=1)
+        if partner or not remote:
+            return partner
+        tail = "".join(char for char in remote if char.isdigit())[-7:]
+        candidates = Partner.search([("phone_mobile_search", "ilike", tail), *company_domain], limit=100)
+        return candidates.filtered(lambda candidate: remote in (
+            candidate._phone_format(fname="phone"), candidate._phone_format(fname="mobile")))[:1]
+
+    # ------------------------------------------------------------
     # Opt-out keywords (STOP / START)
     # ------------------------------------------------------------
 

@@ -197,10 +197,7 @@ class DidwwWebhookEvent(models.Model):
                     return record, record
                 return record, record["partner_id"] if "partner_id" in record._fields else None
         Partner = self.env["res.partner"].sudo()
-        company_domain = [("company_id", "in", [False, company.id])]
-        partner = Partner.search([("phone_sanitized", "=", remote), *company_domain], limit=1)
-        if not partner:
-            partner = Partner.search([("phone_mobile_search", "=", remote), *company_domain], limit=1)
+        partner = self.env["didww.sms.session"]._didww_partner_by_number(remote, company)  # texting: Odoo's format
         if partner:
             return partner, partner
         lead = self.env["crm.lead"].sudo().search([

@@ -53,6 +53,17 @@ class TestPhoneMatching(DidwwHttpCase):
         self.assertFalse(Partner.search([("name", "=like", "+%"), ("id", ">", min(
             p.id for p, _s in contacts.values()))]), "no contact created for a number typed differently")
 
+    def test_the_other_number_of_a_contact_is_found_too(self):
+        # phone_sanitized holds the mobile; the landline was typed nationally
+        partner = self.env["res.partner"].create({"name": "Two numbers", "mobile": "+370 699 11111",
+                                                  "phone": "(212) 555-0177", "country_id": self.us.id})
+        self.assertEqual(partner.phone_sanitized, "+37069911111")
+        self.inbound("from the landline", sender="12125550177")
+        self.assertIn("from the landline", partner.message_ids[0].body)
+        # same last digits, another number: not that contact
+        self.inbound("a stranger", sender="13125550177")
+        self.assertNotIn("a stranger", " ".join(partner.message_ids.mapped("body")))
+
     def test_opt_out_blacklists_the_number_odoo_stored(self):
         marie = self.env["res.partner"].create({"name": "Marie", "phone": "06 12 34 56 70",
                                                 "country_id": self.env.ref("base.fr").id})
