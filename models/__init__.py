@@ -8,4 +8,5 @@ from . import didww_voip_credential
 from . import res_users
 from . import sms_sms
 from . import sms_tracker
+from . import phone_blacklist
 from . import ir_actions_server

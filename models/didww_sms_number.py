@@ -3,7 +3,7 @@ import logging
 from odoo import api, fields, models
 from odoo.exceptions import ValidationError
 
-from ..tools import phone
+from ..tools import phone, sms_keywords
 from ..tools.didww_api_client import DidwwApiClient
 
 _logger = logging.getLogger(__name__)
@@ -81,6 +81,21 @@ class DidwwSmsNumber(models.Model):
     active = fields.Boolean(default=True)
     didww_did_id = fields.Char("DIDWW DID id", readonly=True, copy=False, index="btree_not_null")
 
+    # opt-out keywords (see didww.sms.session._didww_handle_opt_out)
+    optout_keywords = fields.Char(
+        "Opt-out keywords", default=sms_keywords.OPT_OUT_DEFAULT,
+        help="An inbound SMS that is exactly one of these words (any case, punctuation ignored) puts the "
+             "sender on the SMS blacklist. Separate them with commas.")
+    optin_keywords = fields.Char(
+        "Opt-in keywords", default=sms_keywords.OPT_IN_DEFAULT,
+        help="An inbound SMS that is exactly one of these words takes the sender off the SMS blacklist.")
+    optout_reply = fields.Text(
+        "Opt-out confirmation",
+        help="Texted back once from this number when a customer opts out. Empty: no reply.")
+    optin_reply = fields.Text(
+        "Opt-in confirmation",
+        help="Texted back once from this number when a customer opts back in. Empty: no reply.")
+
     _sql_constraints = [
         ("number_company_unique", "unique(number, company_id)",
          "This DIDWW number already exists in this company."),
@@ -103,7 +118,7 @@ class DidwwSmsNumber(models.Model):
         raw = vals.get("number", record.number if record else False)
         country = self.env["res.country"].browse(vals["country_id"]) if vals.get("country_id") else (
             record.country_id if record and "country_id" not in vals else self.env["res.country"])
-        e164 = phone.to_e164(raw, country.code) if raw else None
+        e164 = self._didww_e164(raw, country) if raw else None
         if raw and not e164:
             raise ValidationError(self.env._(
                 "%(number)s is not a valid phone number%(country)s. Select the number's country, or type "
@@ -146,13 +161,26 @@ class DidwwSmsNumber(models.Model):
                 number=number, company=duplicate.company_id.name,
                 archived=self.env._(" (archived)") if not duplicate.active else ""))
 
+    @api.model
+    def _didww_e164(self, raw, country=None):
+        """``raw`` in E.164 as Odoo's ``phone_validation`` formats it (so that it compares equal to
+        ``phone_sanitized`` and ``phone.blacklist``), national formats read in ``country``; DIDWW's
+        digits-only wire format is understood too. ``None`` when it is not a valid number."""
+        if not raw or not isinstance(raw, str):
+            return None
+        country = country or self.env["res.country"]
+        for candidate in (raw, phone.from_wire(raw)):
+            if candidate and (e164 := self._phone_format_number(candidate, country, force_format="E164")):
+                return e164
+        return None
+
     def _format_remote(self, raw, outbound=False):
         """Normalise a customer's number as this DIDWW number is set to (E.164, or kept as it came)."""
         self.ensure_one()
         reformat = self.reformat_outbound if outbound else self.reformat_inbound
         if not reformat:
             return (raw or "").strip()
-        return phone.to_e164(raw, self.country_id.code) or phone.loose(raw)
+        return self._didww_e164(raw, self.country_id) or phone.loose(raw)
 
     # ------------------------------------------------------------
     # Assignment and source selection
@@ -176,13 +204,13 @@ class DidwwSmsNumber(models.Model):
     def _find_by_number(self, company, raw):
         """The active number of ``company`` that ``raw`` (any format) designates, or an empty recordset."""
         numbers = self.sudo().search([("company_id", "=", company.id)])
-        e164 = phone.to_e164(raw, company.country_id.code) or phone.loose(raw)
+        e164 = self._didww_e164(raw, company.country_id) or phone.loose(raw)
         exact = numbers.filtered(lambda n: n.number == e164)
         if exact:
             return exact[:1]
         # national formats of a number of another country than the company's
         for number in numbers:
-            if phone.to_e164(raw, number.country_id.code) == number.number:
+            if self._didww_e164(raw, number.country_id) == number.number:
                 return number
         return self.browse()
 
@@ -231,7 +259,7 @@ class DidwwSmsNumber(models.Model):
         countries = {c.code: c for c in self.env["res.country"].search([])}
         created = updated = 0
         for did in textable:
-            e164 = phone.to_e164("+" + phone.digits(did["number"]))
+            e164 = self._didww_e164(phone.from_wire(did["number"]))
             if not e164:
                 _logger.info("DIDWW import: skipped %s, not a valid E.164 number", did["number"])
                 continue

@@ -1,9 +1,20 @@
 from datetime import timedelta
 
+from markupsafe import Markup
 from psycopg2 import IntegrityError
 
 from odoo import api, fields, models
 from odoo.tools import mute_logger
+
+from ..tools import sms_keywords
+
+PREVIEW_LENGTH = 80
+
+
+def _preview(text):
+    """First words of a message, on one line."""
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= PREVIEW_LENGTH else flat[:PREVIEW_LENGTH - 1].rstrip() + "…"
 
 
 class DidwwSmsSession(models.Model):
@@ -82,7 +93,7 @@ class DidwwSmsSession(models.Model):
             return self.sudo().search(domain, limit=1)
 
     @api.model
-    def _touch_outbound(self, number, remote_number, user, record=None):
+    def _touch_outbound(self, number, remote_number, user, record=None, body=None):
         """A user texted ``remote_number`` from ``number``: start or refresh their stickiness."""
         session_sudo = self._get_or_create(number, remote_number)
         if not session_sudo:
@@ -93,5 +104,196 @@ class DidwwSmsSession(models.Model):
             vals["user_id"] = user.id
         if record:
             vals.update(res_model=record._name, res_id=record.id)
+        if body is not None:
+            vals.update(session_sudo._didww_last_message_vals(body, inbound=False))
         session_sudo.write(vals)
         return session_sudo
+
+    # ------------------------------------------------------------
+    # Conversations list (CRM > Sales > SMS conversations)
+    # ------------------------------------------------------------
+
+    last_message_date = fields.Datetime("Last message", readonly=True, index=True)
+    last_message_inbound = fields.Boolean("Last message received", readonly=True)
+    last_message_text = fields.Char(
+        "Last message text", readonly=True, groups="base.group_system",
+        help="First words of the last message; shown to a user only when they can read the document.")
+    last_inbound_message_id = fields.Many2one("mail.message", "Last SMS received", readonly=True, ondelete="set null")
+    last_message_preview = fields.Char("Preview", compute="_compute_conversation_display")
+    customer_name = fields.Char("Customer", compute="_compute_conversation_display")
+    is_unread = fields.Boolean(
+        "Unread", compute="_compute_is_unread", search="_search_is_unread",
+        help="The last SMS the customer sent waits in your Inbox.")
+
+    def _didww_last_message_vals(self, text, inbound):
+        return {
+            "last_message_date": fields.Datetime.now(),
+            "last_message_inbound": inbound,
+            "last_message_text": _preview(text),
+        }
+
+    def _didww_note_inbound(self, message, text):
+        """Remember the SMS the customer just sent for the conversations list."""
+        self.ensure_one()
+        self.sudo().write(dict(self._didww_last_message_vals(text, inbound=True), last_inbound_message_id=message.id))
+
+    def _didww_readable_documents(self):
+        """``{session: readable}``: whether the current user can read each conversation's document."""
+        readable = {}
+        by_model = self.grouped("res_model")
+        for model, sessions in by_model.items():
+            if not model or model not in self.env:
+                readable.update(dict.fromkeys(sessions, False))
+                continue
+            records = self.env[model].browse(sessions.mapped("res_id")).exists()
+            allowed = set(records._filtered_access("read").ids)
+            readable.update({session: session.res_id in allowed for session in sessions})
+        return readable
+
+    @api.depends("res_model", "res_id", "remote_number")
+    @api.depends_context("uid")
+    def _compute_conversation_display(self):
+        readable = self._didww_readable_documents()
+        for session in self:
+            if readable.get(session):
+                document = self.env[session.res_model].browse(session.res_id)
+                session.customer_name = document.display_name
+                session.last_message_preview = session.sudo().last_message_text
+            else:
+                # a document the user cannot open: neither its name nor what the customer wrote
+                session.customer_name = session.remote_number
+                session.last_message_preview = False
+
+    def _didww_unread_message_ids(self, message_ids):
+        """Ids among ``message_ids`` that wait unread in the current user's Inbox."""
+        notifications = self.env["mail.notification"].sudo().search([
+            ("mail_message_id", "in", list(message_ids)),
+            ("res_partner_id", "=", self.env.user.partner_id.id),
+            ("is_read", "=", False),
+        ])
+        return set(notifications.mail_message_id.ids)
+
+    @api.depends("last_inbound_message_id")
+    @api.depends_context("uid")
+    def _compute_is_unread(self):
+        unread = self._didww_unread_message_ids(self.last_inbound_message_id.ids)
+        for session in self:
+            session.is_unread = session.last_inbound_message_id.id in unread
+
+    def _search_is_unread(self, operator, value):
+        if operator not in ("=", "!=") or not isinstance(value, bool):
+            raise NotImplementedError(self.env._("Unsupported search on Unread: %s", operator))
+        notifications = self.env["mail.notification"].sudo().search([
+            ("res_partner_id", "=", self.env.user.partner_id.id), ("is_read", "=", False),
+            ("mail_message_id.model", "!=", False),
+        ])
+        domain = [("last_inbound_message_id", "in", notifications.mail_message_id.ids)]
+        return domain if (operator == "=") == value else ["!", *domain]
+
+    def action_open_document(self):
+        """Open the conversation's document, on its chatter (replies leave from this number while the
+        conversation is live, see the number's stickiness), and mark its SMS in the Inbox as read."""
+        self.ensure_one()
+        document = self.env["sms.sms"]._didww_document(self.res_model, self.res_id)
+        if not document:
+            return False
+        document.check_access("read")
+        # the SMS of this conversation waiting in the user's Inbox are read once its chatter is open
+        self.env["mail.message"].search([
+            ("model", "=", document._name), ("res_id", "=", document.id), ("needaction", "=", True),
+        ]).set_message_done()
+        return {
+            "type": "ir.actions.act_window",
+            "res_model": document._name,
+            "res_id": document.id,
+            "view_mode": "form",
+            "views": [(False, "form")],
+            "target": "current",
+        }
+
+    @api.model
+    def _didww_readers(self, record, users):
+        """The users among ``users`` who can read ``record``: only they are notified of an inbound
+        SMS on it (a notification would show them its text)."""
+        return users.filtered(lambda user: record.with_user(user).has_access("read"))
+
+    # ------------------------------------------------------------
+    # Phone matching: what Odoo stored, formatted by Odoo
+    # ------------------------------------------------------------
+
+    @api.model
+    def _didww_partner_by_number(self, remote, company):
+        """The contact of ``company`` (or shared) whose phone or mobile is ``remote`` (E.164).
+
+        ``phone_sanitized`` (indexed) holds only the first valid of mobile and phone; the other one,
+        typed in any format, is found by its last digits and confirmed with Odoo's own formatting.
+        """
+        # sudo: inbound SMS are routed for the company, whatever user processes them
+        Partner = self.env["res.partner"].sudo()
+        company_domain = [("company_id", "in", [False, company.id])]
+        partner = Partner.search([("phone_sanitized", "=", remote), *company_domain], limit=1)
+        if partner or not remote:
+            return partner
+        tail = "".join(char for char in remote if char.isdigit())[-7:]
+        candidates = Partner.search([("phone_mobile_search", "ilike", tail), *company_domain], limit=100)
+        return candidates.filtered(lambda candidate: remote in (
+            candidate._phone_format(fname="phone"), candidate._phone_format(fname="mobile")))[:1]
+
+    # ------------------------------------------------------------
+    # Opt-out keywords (STOP / START)
+    # ------------------------------------------------------------
+
+    def _didww_handle_opt_out(self, text, record=None):
+        """Act on an inbound SMS whose whole text is an opt-out or opt-in keyword of the number.
+
+        Opt-out puts the customer on Odoo's ``phone.blacklist`` (honoured by mass SMS, SMS
+        templates and automated actions), opt-in takes them off; both are noted on ``record``'s
+        chatter. The number's confirmation text, if any, is texted back only when the customer's
+        state changed, so a STOP delivered twice gets one reply. Return ``"out"``, ``"in"`` or ``None``.
+        """
+        self.ensure_one()
+        number = self.number_id
+        kind = sms_keywords.match(text, number.optout_keywords, number.optin_keywords)
+        if not kind:
+            return None
+        remote = number._didww_e164(self.remote_number, number.country_id)
+        keyword = sms_keywords.normalize(text)
+        record = record or self.env["sms.sms"]._didww_document(self.res_model, self.res_id)
+        if not remote:
+            # a short code or an alphanumeric sender: nothing Odoo could text, nothing to blacklist
+            if record:
+                record.sudo()._message_log(body=self.env._(
+                    "%(remote)s texted %(keyword)s, but it is not a phone number the SMS blacklist can hold.",
+                    remote=self.remote_number, keyword=keyword))
+            return kind
+        # sudo: the webhook runs as the public user; the blacklist is a technical list
+        Blacklist = self.env["phone.blacklist"].sudo()
+        changed = (Blacklist._didww_opt_out(remote, keyword, number) if kind == "out"
+                   else Blacklist._didww_opt_in(remote, keyword, number))
+        if record:
+            if kind == "out":
+                note = self.env._(
+                    "%(remote)s texted %(keyword)s to %(number)s: they no longer receive mass or automated SMS "
+                    "(SMS blacklist).", remote=remote, keyword=keyword, number=number.number)
+            else:
+                note = self.env._("%(remote)s texted %(keyword)s to %(number)s: removed from the SMS blacklist.",
+                                  remote=remote, keyword=keyword, number=number.number)
+            if not changed:
+                note = self.env._("%(note)s (Already the case: nothing changed.)", note=note)
+            record.sudo()._message_log(body=Markup("<p>{}</p>").format(note))
+        reply = number.optout_reply if kind == "out" else number.optin_reply
+        if changed and reply and reply.strip() and record:
+            self._didww_send_confirmation(record, remote, reply.strip())
+        return kind
+
+    def _didww_send_confirmation(self, record, remote, text):
+        """Text ``text`` to ``remote`` from this conversation's number, logged on ``record``."""
+        self.ensure_one()
+        # sudo: posted by the system on behalf of the number, whatever user processes the webhook
+        message = record.sudo().with_context(mail_create_nosubscribe=True)._message_sms(
+            text, partner_ids=[], sms_numbers=[remote], author_id=self.env.ref("base.partner_root").id,
+            put_in_queue=True)
+        sms_sudo = self.env["sms.sms"].sudo().search([("mail_message_id", "=", message.id)])
+        sms_sudo.write({"didww_source": self.number_id.number})  # leaves from the number the customer texted
+        self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
+        return sms_sudo

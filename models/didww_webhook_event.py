@@ -143,6 +143,7 @@ class DidwwWebhookEvent(models.Model):
             return "pending", "the conversation is being created by another delivery"
         record, partner = self._inbound_target(session_sudo, company, remote)
         notify_users = session_sudo.user_id if session_sudo._is_sticky() else number._assigned_users()
+        notify_users = Session._didww_readers(record, notify_users)  # texting: no content to non-readers
         session_sudo.write({"last_activity": fields.Datetime.now(), "res_model": record._name, "res_id": record.id})
 
         when = fields.Datetime.to_string(sms.time) if sms.time else ""
@@ -162,6 +163,8 @@ class DidwwWebhookEvent(models.Model):
             subtype_xmlid="mail.mt_note",
             partner_ids=notify_users.partner_id.ids,
         )
+        session_sudo._didww_note_inbound(message, sms.text)  # texting: conversations list
+        session_sudo._didww_handle_opt_out(sms.text, record)  # texting: STOP / START keywords
         self.write({"res_model": record._name, "res_id": record.id})
         return "done", f"posted as message {message.id} on {record._name},{record.id} for {len(notify_users)} user(s)"
 
@@ -194,10 +197,7 @@ class DidwwWebhookEvent(models.Model):
                     return record, record
                 return record, record["partner_id"] if "partner_id" in record._fields else None
         Partner = self.env["res.partner"].sudo()
-        company_domain = [("company_id", "in", [False, company.id])]
-        partner = Partner.search([("phone_sanitized", "=", remote), *company_domain], limit=1)
-        if not partner:
-            partner = Partner.search([("phone_mobile_search", "=", remote), *company_domain], limit=1)
+        partner = self.env["didww.sms.session"]._didww_partner_by_number(remote, company)  # texting: Odoo's format
         if partner:
             return partner, partner
         lead = self.env["crm.lead"].sudo().search([

@@ -13,7 +13,10 @@ class IrActionsServer(models.Model):
         records = (eval_context or {}).get("records") or (eval_context or {}).get("record")
         if (self.sms_method != "comment" or not self.sms_template_id or self._is_recompute() or not records
                 or not self.env["sms.composer"]._didww_sends_mass(records)):
-            return super()._run_action_sms_multi(eval_context=eval_context)
+            # elsewhere, automated SMS in "SMS (with note)" mode skip opted-out numbers too, as
+            # mass mode already does (sms.composer._action_send_sms_comment)
+            return super(IrActionsServer, self.with_context(didww_skip_blacklisted=True))._run_action_sms_multi(
+                eval_context=eval_context)
         composer = self.env["sms.composer"].with_context(
             default_res_model=records._name,
             default_res_ids=records.ids,

@@ -157,7 +157,7 @@ class SmsSms(models.Model):
         """The recipient in E.164, using the recipient's country, then the company's."""
         self.ensure_one()
         country = self.partner_id.country_id or company.country_id
-        return phone.to_e164(self.number, country.code)
+        return self.env["didww.sms.number"]._didww_e164(self.number, country)
 
     def _didww_send_company(self, company, unlink_failed, unlink_sent, raise_exception):
         try:
@@ -178,7 +178,8 @@ class SmsSms(models.Model):
                     "%(number)s is not a valid phone number for the recipient's country.",
                     number=sms.number or ""), unlink_failed)
                 continue
-            source = picker.pick(sms.didww_user_id, destination)
+            source = picker.numbers.filtered(lambda n, s=sms: n.number == s.didww_source)[:1] \
+                or picker.pick(sms.didww_user_id, destination)  # a preset source (opt-out reply) wins
             if not source:
                 sms._didww_fail("unknown", self.env._(
                     "No DIDWW number to send from: add an SMS number for %(company)s in Settings > DIDWW > SMS "
@@ -237,7 +238,7 @@ class SmsSms(models.Model):
         })
         record = self._didww_document(self.didww_res_model or self.mail_message_id.model,
                                       self.didww_res_id or self.mail_message_id.res_id)
-        self.env["didww.sms.session"]._touch_outbound(source, destination, self.didww_user_id, record)
+        self.env["didww.sms.session"]._touch_outbound(source, destination, self.didww_user_id, record, self.body)
 
     def _didww_retry_later(self, error, unlink_failed):
         """Transient failure: keep the SMS queued for a later attempt, a bounded number of times.

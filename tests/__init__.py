@@ -12,3 +12,6 @@ from . import test_didww_webhook_parse
 from . import test_phone_and_sip
 from . import test_ui_tours
 from . import test_ui_screens
+from . import test_opt_out
+from . import test_conversations
+from . import test_phone_matching

@@ -5,7 +5,7 @@ import socket
 from odoo.tests import tagged
 from odoo.tests.common import BaseCase
 
-from ..tools import phone
+from ..tools import phone, sms_keywords
 from ..tools.sip_websocket import check_sip_websocket
 from .fake_didww import serve_websocket_once
 
@@ -13,19 +13,25 @@ from .fake_didww import serve_websocket_once
 @tagged("post_install", "-at_install")
 class TestPhoneAndSip(BaseCase):
 
-    def test_to_e164_reads_national_international_and_didww_formats(self):
-        for raw, country, expected in [
-            ("9179056077", "US", "+19179056077"),
-            ("19179056077", "US", "+19179056077"),
-            ("37041654321", "US", "+37041654321"),  # DIDWW digits of another country
-            ("+370 416 54321", None, "+37041654321"),
-            ("0037041654321", None, "+37041654321"),
-            ("06 12 34 56 78", "FR", "+33612345678"),
-            ("garbage", "US", None),
-        ]:
-            with self.subTest(raw=raw):
-                self.assertEqual(phone.to_e164(raw, country) if country else phone.to_e164(raw), expected)
+    def test_the_wire_format_is_didww_digits_and_nothing_national(self):
+        self.assertEqual(phone.from_wire("37041654321"), "+37041654321")
+        self.assertEqual(phone.from_wire("0037041654321"), "+37041654321")
+        self.assertIsNone(phone.from_wire("06 12 34 56 78"), "national: only Odoo's formatter knows the country")
+        self.assertIsNone(phone.from_wire("+37041654321"))
+        self.assertIsNone(phone.from_wire("garbage"))
+        self.assertEqual(phone.digits("+37041654321"), "37041654321")
         self.assertEqual(phone.country_of("+37041654321"), "LT")
+        self.assertEqual(phone.loose("00 370 (41) 654-321"), "+37041654321")
+
+    def test_keywords_match_only_a_whole_message(self):
+        out_words, in_words = sms_keywords.OPT_OUT_DEFAULT, sms_keywords.OPT_IN_DEFAULT
+        self.assertEqual(sms_keywords.match(" stop! ", out_words, in_words), "out")
+        self.assertEqual(sms_keywords.match("Unsubscribe.", out_words, in_words), "out")
+        self.assertEqual(sms_keywords.match("yes", out_words, in_words), "in")
+        self.assertIsNone(sms_keywords.match("Please don't stop", out_words, in_words))
+        self.assertIsNone(sms_keywords.match("", out_words, in_words))
+        self.assertEqual(sms_keywords.match("arret", "STOP; Arrêt\nARRET", ""), "out")
+        self.assertEqual(sms_keywords.parse_keywords(" stop , ,quit;"), {"STOP", "QUIT"})
 
     def test_a_sip_websocket_server_passes_the_check(self):
         port = serve_websocket_once("sip")

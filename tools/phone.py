@@ -1,41 +1,29 @@
-"""Phone number normalisation for DIDWW (plain Python on ``phonenumbers``, no ORM).
+"""DIDWW's wire format of phone numbers (plain Python on ``phonenumbers``, no ORM).
 
-DIDWW writes numbers as E.164 digits without ``+``; people type them in national or
-international formats. Everything we store or compare is E.164 with ``+``.
+DIDWW writes numbers as E.164 digits without ``+``. Everything Odoo stores and compares
+(``phone_sanitized``, ``phone.blacklist``, our numbers and conversations) is E.164 with ``+``
+as Odoo's ``phone_validation`` formats it: the ORM side calls ``_phone_format`` for that
+(``didww.sms.number._didww_e164``); this module only translates the wire format.
 """
 
 import re
 
 import phonenumbers
 
-_JUNK = re.compile(r"[\s\-().\/]")
+
+def digits(e164):
+    """E.164 without ``+`` (what DIDWW's APIs take)."""
+    return (e164 or "").lstrip("+")
 
 
-def to_e164(raw, country_code=None):
-    """Return ``raw`` as E.164 (``+37041654321``) or ``None`` when it is not a valid number.
-
-    :param country_code: ISO 3166 alpha-2 code used for national formats (``"US"``).
-    """
-    if not raw or not isinstance(raw, str):
-        return None
-    compact = _JUNK.sub("", raw.strip())
+def from_wire(raw):
+    """``"37041654321"`` (DIDWW's digits) -> ``"+37041654321"``; ``None`` when ``raw`` is not
+    in that form (a national number starting with 0, letters, already with ``+``)."""
+    compact = re.sub(r"[\s\-().\/]", "", raw or "")
     if compact.startswith("00"):
-        compact = "+" + compact[2:]
-    candidates = []
-    if compact.startswith("+"):
-        candidates.append((compact, None))
-    else:
-        if country_code:
-            candidates.append((compact, country_code.upper()))
-        if compact.isdigit() and not compact.startswith("0"):
-            candidates.append(("+" + compact, None))
-    for number, region in candidates:
-        try:
-            parsed = phonenumbers.parse(number, region)
-        except phonenumbers.NumberParseException:
-            continue
-        if phonenumbers.is_valid_number(parsed):
-            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+        compact = compact[2:]
+    if compact.isdigit() and not compact.startswith("0"):
+        return "+" + compact
     return None
 
 
@@ -46,11 +34,6 @@ def country_of(e164):
     except phonenumbers.NumberParseException:
         return None
     return region if region and region != "ZZ" else None
-
-
-def digits(e164):
-    """E.164 without ``+`` (what DIDWW's APIs take)."""
-    return (e164 or "").lstrip("+")
 
 
 def loose(raw):

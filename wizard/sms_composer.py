@@ -1,7 +1,5 @@
 from odoo import Command, api, fields, models
 
-from ..tools import phone
-
 FIXABLE = ("sms_number_missing", "sms_number_format")  # mass SMS failures a person fixes and resends
 
 
@@ -25,8 +23,8 @@ class SmsComposer(models.TransientModel):
                 composer.didww_source_info = False
                 continue
             single = composer.comment_single_recipient and composer.recipient_single_number_itf
-            destination = phone.to_e164(composer.recipient_single_number_itf, company.country_id.code) \
-                if single else None
+            destination = self.env["didww.sms.number"]._didww_e164(
+                composer.recipient_single_number_itf, company.country_id) if single else None
             source, reason = self.env["didww.sms.number"]._pick_source_with_reason(
                 company, self.env.user, destination)
             composer.didww_source_info = composer._didww_source_text(source, reason, bool(single))
@@ -218,3 +216,38 @@ class SmsComposer(models.TransientModel):
                 "failure_type": "" if outgoing else sms.failure_type,
             })
         self.env["mail.notification"].sudo().create(notification_vals)
+    # ------------------------------------------------------------
+    # Opt-out: warn when texting an opted-out number by hand, skip it in automated actions
+    # ------------------------------------------------------------
+
+    didww_optout_warning = fields.Char(compute="_compute_didww_optout_warning")
+
+    @api.depends("res_model", "res_id", "comment_single_recipient", "recipient_single_number_itf",
+                 "recipient_single_number")
+    def _compute_didww_optout_warning(self):
+        for composer in self:
+            number = composer.comment_single_recipient and (
+                composer.recipient_single_number_itf or composer.recipient_single_number)
+            records = composer._get_records() if number else None
+            sanitized = records._phone_format(number=number) if records is not None and len(records) == 1 else False
+            # sudo: like Odoo's blacklist check, users may not read the blacklist itself
+            opted_out = sanitized and self.env["phone.blacklist"].sudo().search_count([("number", "=", sanitized)])
+            composer.didww_optout_warning = self.env._(
+                "%(number)s opted out of SMS (it is on the SMS blacklist): text it only if the customer asked "
+                "you to.", number=sanitized) if opted_out else False
+
+    def _action_send_sms_comment(self, records=None):
+        """Automated actions ("SMS (with note)") skip opted-out numbers and say so on the document;
+        a user texting by hand was warned and decides."""
+        if not self.env.context.get("didww_skip_blacklisted"):
+            return super()._action_send_sms_comment(records=records)
+        records = records if records is not None else self._get_records()
+        info = records._sms_get_recipients_info(force_field=self.number_field_name)
+        numbers = [value["sanitized"] for value in info.values() if value["sanitized"]]
+        blacklisted = set(self.env["phone.blacklist"].sudo().search([("number", "in", numbers)]).mapped("number"))
+        skipped = records.filtered(lambda record: info[record.id]["sanitized"] in blacklisted)
+        for record in skipped:
+            record._message_log(body=self.env._(
+                "SMS to %(number)s not sent: the customer opted out (SMS blacklist).",
+                number=info[record.id]["sanitized"]))
+        return super()._action_send_sms_comment(records=records - skipped)
