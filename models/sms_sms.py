@@ -275,6 +275,11 @@ class SmsSms(models.Model):
     def _didww_log_not_sent(self, reason=None):
         """Post why an SMS without a chatter message (mass, automated) was not sent on its document."""
         labels = dict(self._fields["failure_type"]._description_selection(self.env))
+        labels.update({  # Odoo's labels of the skips say too little to a salesperson
+            "sms_blacklist": self.env._("the customer opted out (SMS blacklist)"),
+            "sms_optout": self.env._("the customer opted out of this mailing list"),
+            "sms_duplicate": self.env._("the same number was already texted in this batch"),
+        })
         for sms in self.filtered(lambda sms: not sms.mail_message_id):
             record = self._didww_document(sms.didww_res_model, sms.didww_res_id)
             if not record or not hasattr(record, "_message_log"):
