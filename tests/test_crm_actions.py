@@ -70,7 +70,7 @@ class TestCrmActions(DidwwCase):
         self.assertEqual((missing.notification_status, missing.failure_type), ("exception", "sms_number_missing"),
                          "a lead without number is a failure to fix and resend")
         self.assertFalse(self.sms_notification(self.leads[3]), "a blacklisted number is not texted")
-        self.assertIn("not sent: Blacklisted", self.leads[3].message_ids[0].body, "and the lead says so")
+        self.assertIn("not sent: the customer opted out", self.leads[3].message_ids[0].body, "and the lead says so")
         self.assertFalse(self.leads[0].message_ids.filtered(lambda m: "not sent" in (m.body or "")))
 
     def test_a_failed_follow_up_shows_in_red_and_is_resent_the_usual_way(self):
