@@ -7,3 +7,5 @@ from . import didww_voip_provider
 from . import res_users
 from . import sms_sms
 from . import sms_tracker
+from . import didww_call
+from . import ir_http
