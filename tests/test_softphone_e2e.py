@@ -10,6 +10,7 @@ import os
 import time
 import unittest
 
+from odoo import SUPERUSER_ID, api
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import ChromeBrowser
 
@@ -63,23 +64,35 @@ class TestSoftphoneEndToEnd(HttpCase):
 
     # ------------------------------------------------------------------------------------------
 
-    def open_browser(self, login, password, path="/odoo"):
-        try:
-            browser = SoftphoneBrowser(self)
-        except unittest.SkipTest as exc:  # Odoo skips when Chromium cannot start: we fail loudly
-            if os.environ.get(ALLOW_MISSING) == "1":
-                raise unittest.SkipTest(f"NOT RUN: Chromium did not start ({exc})") from exc
-            raise RuntimeError(f"Chromium did not start, the softphone's browser tests cannot run: {exc}") from exc
-        self.addCleanup(browser.stop)
-        # each browser keeps its own session: forget the previous one instead of deleting it
-        self.session = None
-        self.authenticate(login, password, browser=browser)
+    def open_browsers(self, *logins):
+        """One browser per (login, password, path), all logged in before any page loads: the
+        test's database cursor is shared with the server and must stay idle while pages load."""
+        browsers = []
+        for login, password, _path in logins:
+            try:
+                browser = SoftphoneBrowser(self)
+            except unittest.SkipTest as exc:  # Odoo skips when Chromium cannot start: we fail loudly
+                if os.environ.get(ALLOW_MISSING) == "1":
+                    raise unittest.SkipTest(f"NOT RUN: Chromium did not start ({exc})") from exc
+                raise RuntimeError(f"Chromium did not start, the softphone's browser tests cannot run: {exc}") from exc
+            self.addCleanup(browser.stop)
+            # each browser keeps its own session: forget the previous one instead of deleting it
+            self.session = None
+            self.authenticate(login, password, browser=browser)
+            browser.login = login
+            browsers.append(browser)
+        self.env.flush_all()
         self.cr.flush()
         self.cr.clear()
-        browser.navigate_to(f"{self.base_url()}{path}", wait_stop=True)
-        self.wait_for(browser, "document.querySelector('.o_didww_softphone') !== null", "the softphone in the top bar")
-        browser.login = login
-        return browser
+        for browser, (_login, _password, path) in zip(browsers, logins):
+            browser.navigate_to(f"{self.base_url()}{path}", wait_stop=True)
+        for browser in browsers:
+            self.wait_for(browser, "document.querySelector('.o_didww_softphone') !== null",
+                          "the softphone in the top bar")
+        return browsers
+
+    def open_browser(self, login, password, path="/odoo"):
+        return self.open_browsers((login, password, path))[0]
 
     def js(self, browser, expression):
         answer = browser._websocket_request("Runtime.evaluate", params={
@@ -125,15 +138,16 @@ class TestSoftphoneEndToEnd(HttpCase):
     # ------------------------------------------------------------------------------------------
 
     def test_a_clicks_a_contact_phone_b_answers_a_hangs_up_both_calls_logged(self):
-        alice = self.open_browser("sp_alice", "sp_alice_pw1", f"/odoo/contacts/{self.bob_desk.id}")
-        bob = self.open_browser("sp_bob", "sp_bob_pw12")
+        alice, bob = self.open_browsers(("sp_alice", "sp_alice_pw1", f"/odoo/contacts/{self.bob_desk.id}"),
+                                        ("sp_bob", "sp_bob_pw12", "/odoo"))
         self.wait_state(alice, status="ready")
         self.wait_state(bob, status="ready")
 
         self.wait_for(alice, "document.querySelector(\"div[name='phone'] a.o_phone_form_link\")", "the Call link")
         self.click(alice, "div[name='phone'] a.o_phone_form_link")
         self.wait_state(bob, call="ringing")
-        self.assertEqual(self.softphone(bob)["name"], "Alice's Desk", "the caller's contact name rings")
+        self.wait_for(bob, "document.querySelector('.o_didww_softphone_name').textContent.trim() === \"Alice's Desk\"",
+                      "the caller's contact name on the ringing call")
         self.assertEqual(self.softphone(alice)["call"], "calling")
         self.assertEqual(self.softphone(alice)["name"], "Bob's Desk")
 
@@ -147,27 +161,34 @@ class TestSoftphoneEndToEnd(HttpCase):
         self.wait_for(alice, "!document.querySelector('.o_didww_softphone').dataset.call", "Alice's call to end")
         self.wait_for(bob, "!document.querySelector('.o_didww_softphone').dataset.call", "Bob's call to end")
 
-        Call = self.env["didww.call"]
+        # the browsers still talk to the server: read through a cursor that takes the test lock
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            self.env.invalidate_all()
-            calls = Call.search([("user_id", "in", (self.alice | self.bob).ids)])
-            if len(calls) == 2 and all(c.state == "done" for c in calls):
+        while True:
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                calls = env["didww.call"].search([("user_id", "in", (self.alice | self.bob).ids)])
+                values = {call.user_id.id: {
+                    "direction": call.direction, "number": call.number, "partner_id": call.partner_id.id,
+                    "state": call.state, "duration": call.duration} for call in calls}
+                notes = {partner.id: partner.message_ids[:1].body or ""
+                         for partner in env["res.partner"].browse((self.bob_desk | self.alice_desk).ids)}
+            if (len(calls) == 2 and all(v["state"] == "done" for v in values.values())) or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
-        outgoing = calls.filtered(lambda c: c.user_id == self.alice)
-        incoming = calls.filtered(lambda c: c.user_id == self.bob)
-        self.assertRecordValues(outgoing, [{"direction": "outgoing", "number": "1002", "partner_id": self.bob_desk.id,
-                                            "state": "done"}])
-        self.assertRecordValues(incoming, [{"direction": "incoming", "number": "1001",
-                                            "partner_id": self.alice_desk.id, "state": "done"}])
-        self.assertGreaterEqual(outgoing.duration, 1)
-        self.assertIn("Outgoing call to 1002 by Alice Agent", self.bob_desk.message_ids[0].body)
-        self.assertIn("Incoming call from 1001 answered by Bob Agent", self.alice_desk.message_ids[0].body)
+        self.assertEqual(len(values), 2, values)
+        outgoing, incoming = values[self.alice.id], values[self.bob.id]
+        self.assertEqual({k: outgoing[k] for k in ("direction", "number", "partner_id", "state")},
+                         {"direction": "outgoing", "number": "1002", "partner_id": self.bob_desk.id, "state": "done"})
+        self.assertEqual({k: incoming[k] for k in ("direction", "number", "partner_id", "state")},
+                         {"direction": "incoming", "number": "1001", "partner_id": self.alice_desk.id, "state": "done"})
+        self.assertGreaterEqual(outgoing["duration"], 1)
+        self.assertIn("Outgoing call to 1002 by Alice Agent", notes[self.bob_desk.id])
+        self.assertIn("Incoming call from 1001 answered by Bob Agent", notes[self.alice_desk.id])
         self.assert_no_browser_error(alice, bob)
 
     def test_wrong_secret_shows_wrong_credentials(self):
         self.bob.didww_voip_secret = "not-bob-sip-pw"
+        self.env.flush_all()
         bob = self.open_browser("sp_bob", "sp_bob_pw12")
         self.wait_state(bob, status="failed", reason="credentials")
         text = self.js(bob, "document.querySelector('.o_didww_softphone_toggle').click(); "
