@@ -7,3 +7,4 @@ from . import test_api_import
 from . import test_crm_actions
 from . import test_softphone_e2e
 from . import test_softphone_js
+from . import test_softphone
