@@ -25,7 +25,7 @@ class DidwwCall(models.Model):
                                  ondelete="set null")
     res_model = fields.Char("Document Model", readonly=True)
     res_id = fields.Many2oneReference("Document", model_field="res_model", readonly=True)
-    user_id = fields.Many2one("res.users", "User", required=True, readonly=True, index=True,
+    user_id = fields.Many2one("res.users", required=True, readonly=True, index=True,
                               default=lambda self: self.env.user, ondelete="cascade")
     company_id = fields.Many2one("res.company", required=True, readonly=True, index=True,
                                  default=lambda self: self.env.company)
@@ -147,20 +147,18 @@ class DidwwCall(models.Model):
 
     def _didww_note_body(self):
         self.ensure_one()
-        _ = self.env._
-        if self.state == "done":
-            text = (_("Outgoing call to %(number)s by %(user)s, %(duration)s")
-                    if self.direction == "outgoing" else
-                    _("Incoming call from %(number)s answered by %(user)s, %(duration)s"))
-        elif self.state == "failed":
-            text = _("Call to %(number)s by %(user)s failed: %(reason)s")
-        elif self.direction == "incoming":
-            text = _("Missed call from %(number)s (for %(user)s)")
-        else:
-            text = _("Call to %(number)s by %(user)s: not answered (%(state)s)")
         state = dict(self._fields["state"]._description_selection(self.env))[self.state]
-        return text % {"number": self.number, "user": self.user_id.name, "duration": self.duration_display,
-                       "reason": self.failure_reason or state, "state": state}
+        values = {"number": self.number, "user": self.user_id.name, "duration": self.duration_display,
+                  "reason": self.failure_reason or state, "state": state}
+        if self.state == "done" and self.direction == "outgoing":
+            return self.env._("Outgoing call to %(number)s by %(user)s, %(duration)s", **values)
+        if self.state == "done":
+            return self.env._("Incoming call from %(number)s answered by %(user)s, %(duration)s", **values)
+        if self.state == "failed":
+            return self.env._("Call to %(number)s by %(user)s failed: %(reason)s", **values)
+        if self.direction == "incoming":
+            return self.env._("Missed call from %(number)s (for %(user)s)", **values)
+        return self.env._("Call to %(number)s by %(user)s: not answered (%(state)s)", **values)
 
     def _didww_post_note(self):
         document = self.env["sms.sms"]._didww_document(self.res_model, self.res_id) or self.partner_id

@@ -84,7 +84,7 @@ class TestSoftphoneEndToEnd(HttpCase):
         self.env.flush_all()
         self.cr.flush()
         self.cr.clear()
-        for browser, (_login, _password, path) in zip(browsers, logins):
+        for browser, (_login, _password, path) in zip(browsers, logins, strict=True):
             browser.navigate_to(f"{self.base_url()}{path}", wait_stop=True)
         for browser in browsers:
             self.wait_for(browser, "document.querySelector('.o_didww_softphone') !== null",

@@ -1,6 +1,5 @@
-from odoo.tests import HttpCase, tagged
-
 from odoo.addons.web.tests import test_js
+from odoo.tests import HttpCase, tagged
 
 
 def hoot_job_id(name):
