@@ -131,6 +131,17 @@ class TestSoftphoneEndToEnd(HttpCase):
             return Boolean(el);
         }})()"""), f"{selector} not found")
 
+    def audio_packets_received(self, browser):
+        return self.js(browser, """(async () => {
+            const session = odoo.__WOWL_DEBUG__.root.env.services.didww_softphone.session;
+            if (!session?.connection) { return 0; }
+            let packets = 0;
+            (await session.connection.getStats()).forEach((report) => {
+                if (report.type === 'inbound-rtp' && report.kind === 'audio') { packets += report.packetsReceived; }
+            });
+            return packets;
+        })()""")
+
     def assert_no_browser_error(self, *browsers):
         for browser in browsers:
             self.assertFalse(browser.had_failure, f"{browser.login}'s browser logged an error (see the log)")
@@ -157,6 +168,11 @@ class TestSoftphoneEndToEnd(HttpCase):
         self.wait_for(alice, "document.querySelector('.o_didww_softphone_timer').textContent.trim() !== '00:00'",
                       "the call timer to run", timeout=10)
         # audio flows both ways (fake microphones): inbound RTP on both sides
+        for browser in (alice, bob):
+            deadline = time.monotonic() + 10
+            while self.audio_packets_received(browser) < 10:
+                self.assertLess(time.monotonic(), deadline, f"{browser.login} receives no audio")
+                time.sleep(0.2)
         self.click(alice, ".o_didww_softphone_hangup")
         self.wait_for(alice, "!document.querySelector('.o_didww_softphone').dataset.call", "Alice's call to end")
         self.wait_for(bob, "!document.querySelector('.o_didww_softphone').dataset.call", "Bob's call to end")

@@ -233,7 +233,7 @@ test("dial pad call: timer, mute, hold, DTMF, hang up, logged", async () => {
     call.emit("accepted");
     await animationFrame();
     expect(".o_didww_softphone").toHaveAttribute("data-call", "active");
-    await advanceTime(3500);
+    await advanceTime(3000);
     await animationFrame();
     expect(".o_didww_softphone_timer").toHaveText("00:03");
     await contains(".o_didww_softphone_mute").click();

@@ -274,7 +274,8 @@ export class Softphone {
         call.answeredAt = Date.now();
         this.state.elapsed = 0;
         this.timer = browser.setInterval(() => {
-            this.state.elapsed = Math.floor((Date.now() - call.answeredAt) / 1000);
+            // rounded: an interval tick lands a hair before or after each whole second
+            this.state.elapsed = Math.round((Date.now() - call.answeredAt) / 1000);
         }, 1000);
         if (call.recordId) {
             this.orm.call("didww.call", "didww_answered", [[call.recordId]]);
