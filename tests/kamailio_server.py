@@ -20,17 +20,36 @@ HERE = Path(__file__).resolve().parent / "kamailio"
 ALLOW_MISSING = "DIDWW_ALLOW_NO_KAMAILIO"
 
 
+def missing(what, install):
+    """A loud failure saying what to install, or a skip saying NOT RUN when ``ALLOW_MISSING`` is set."""
+    message = (f"{what} is not installed: the softphone's browser tests cannot run. Install {install}, "
+               f"or set {ALLOW_MISSING}=1 to skip these tests knowingly.")
+    if os.environ.get(ALLOW_MISSING) == "1":
+        raise unittest.SkipTest(f"NOT RUN: {message}")
+    raise RuntimeError(message)
+
+
 def require_binary(name, package):
     """The path of ``name``; a loud failure (or a skip when allowed) when it is missing."""
     path = shutil.which(name) or next(
         (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.access(p, os.X_OK)), None)
-    if path:
-        return path
-    message = (f"{name} is not installed: the softphone's browser tests cannot run. Install the Debian "
-               f"package(s) {package}, or set {ALLOW_MISSING}=1 to skip these tests knowingly.")
-    if os.environ.get(ALLOW_MISSING) == "1":
-        raise unittest.SkipTest(f"NOT RUN: {message}")
-    raise RuntimeError(message)
+    return path or missing(name, f"the Debian package(s) {package}")
+
+
+def require_browser():
+    """What Odoo's browser tests need (they would skip silently without it): Chromium and
+    websocket-client."""
+    # imported here: odoo.tests is only importable inside Odoo's test run
+    from odoo.tests.common import _find_executable
+
+    try:
+        import websocket  # noqa: F401 pylint: disable=unused-import,import-outside-toplevel
+    except ImportError:
+        missing("websocket-client", "it (pip install -r dev/requirements-dev.txt)")
+    try:
+        return _find_executable()
+    except Exception:  # noqa: BLE001 Odoo raises a bare Exception when no Chrome is found
+        return missing("Chromium", "the Debian package chromium")
 
 
 class KamailioServer:

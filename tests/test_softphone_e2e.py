@@ -14,7 +14,7 @@ from odoo import SUPERUSER_ID, api
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import ChromeBrowser
 
-from .kamailio_server import ALLOW_MISSING, KamailioServer, require_binary
+from .kamailio_server import ALLOW_MISSING, KamailioServer, require_browser
 
 WSS_PORT = int(os.environ.get("DIDWW_TEST_KAMAILIO_PORT", "8441"))
 MEDIA_SWITCHES = [
@@ -39,7 +39,7 @@ class TestSoftphoneEndToEnd(HttpCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        require_binary("chromium", "chromium")
+        require_browser()
         cls.kamailio = KamailioServer({"1001": "alice-sip-pw", "1002": "bob-sip-pw"}, WSS_PORT)
         cls.addClassCleanup(cls.kamailio.cleanup)
         cls.kamailio.start()
