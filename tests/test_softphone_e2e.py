@@ -6,6 +6,7 @@ whose reason says NOT RUN.
 """
 
 import json
+import logging
 import os
 import time
 import unittest
@@ -61,6 +62,24 @@ class TestSoftphoneEndToEnd(HttpCase):
         super().setUp()
         if not self.kamailio.process:
             self.kamailio.start()
+        # every log line of the test (the browsers' consoles included) is checked for the secrets
+        self.log_lines = []
+        handler = logging.Handler(logging.DEBUG)
+        handler.emit = lambda record: self.log_lines.append(record.getMessage())
+        root = logging.getLogger()
+        root.addHandler(handler)
+        self.addCleanup(root.removeHandler, handler)
+        # the browsers' console lines are logged under the test's logger, at info level
+        test_logger = logging.getLogger("odoo.addons.didww_connector.tests")
+        self.addCleanup(test_logger.setLevel, test_logger.level)
+        test_logger.setLevel(logging.INFO)
+        self.addCleanup(self.assert_no_secret_logged)
+
+    def assert_no_secret_logged(self):
+        for secret in ("alice-sip-pw", "bob-sip-pw"):
+            leaks = [line for line in self.log_lines if secret in line]
+            self.assertFalse(leaks, "a VoIP secret reached a log line")
+        self.assertNotIn("alice-sip-pw", self.kamailio.log())
 
     # ------------------------------------------------------------------------------------------
 
