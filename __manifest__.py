@@ -21,6 +21,7 @@
         "views/didww_sms_session_views.xml",
         "views/didww_webhook_event_views.xml",
         "views/didww_voip_provider_views.xml",
+        "views/didww_call_views.xml",
         "views/res_config_settings_views.xml",
         "views/res_users_views.xml",
         "views/sms_sms_views.xml",
@@ -29,7 +30,11 @@
         "views/didww_menus.xml",
     ],
     "assets": {
-        "web.assets_backend": ["didww_connector/static/src/**/*"],
+        "web.assets_backend": [
+            "didww_connector/static/lib/jssip/jssip.min.js",
+            "didww_connector/static/src/**/*",
+        ],
         "web.assets_tests": ["didww_connector/static/tests/tours/**/*"],
+        "web.assets_unit_tests": ["didww_connector/static/tests/**/*.test.js"],
     },
 }

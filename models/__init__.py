@@ -10,3 +10,5 @@ from . import sms_sms
 from . import sms_tracker
 from . import phone_blacklist
 from . import ir_actions_server
+from . import didww_call
+from . import ir_http

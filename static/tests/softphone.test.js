@@ -1,0 +1,378 @@
+import { defineMailModels } from "@mail/../tests/mail_test_helpers";
+import { beforeEach, describe, expect, test } from "@odoo/hoot";
+import { queryOne } from "@odoo/hoot-dom";
+import { advanceTime, animationFrame } from "@odoo/hoot-mock";
+import {
+    contains,
+    defineModels,
+    fields,
+    getService,
+    models,
+    mountView,
+    mountWithCleanup,
+    onRpc,
+    patchWithCleanup,
+} from "@web/../tests/web_test_helpers";
+import { browser } from "@web/core/browser/browser";
+import { session } from "@web/session";
+
+import { OFF_KEY, sipStack } from "@didww_connector/softphone/softphone_service";
+import { SoftphoneSystray } from "@didww_connector/softphone/softphone_systray";
+
+describe.current.tags("desktop");
+
+const SECRET = "s3cret-of-the-user";
+
+/** A SIP session speaking JsSIP's API, driven by the test. */
+class FakeSession {
+    constructor(number, displayName = "") {
+        this.handlers = {};
+        this.remote_identity = { uri: { user: number }, display_name: displayName };
+        this.actions = [];
+    }
+    on(event, callback) {
+        (this.handlers[event] ||= []).push(callback);
+    }
+    emit(event, data = {}) {
+        for (const callback of this.handlers[event] || []) {
+            callback(data);
+        }
+    }
+    answer() {
+        this.actions.push("answer");
+        this.emit("accepted");
+    }
+    terminate(options) {
+        this.actions.push(`terminate ${options?.status_code || ""}`.trim());
+    }
+    mute() {
+        this.actions.push("mute");
+    }
+    unmute() {
+        this.actions.push("unmute");
+    }
+    hold() {
+        this.actions.push("hold");
+    }
+    unhold() {
+        this.actions.push("unhold");
+    }
+    sendDTMF(tone) {
+        this.actions.push(`dtmf ${tone}`);
+    }
+}
+
+/** A user agent speaking JsSIP's API: the test emits what the server would cause. */
+class FakeUA {
+    constructor(config) {
+        this.config = config;
+        this.handlers = {};
+        this.calls = [];
+        this.started = false;
+        this.stopped = false;
+    }
+    on(event, callback) {
+        (this.handlers[event] ||= []).push(callback);
+    }
+    emit(event, data = {}) {
+        for (const callback of this.handlers[event] || []) {
+            callback(data);
+        }
+    }
+    start() {
+        this.started = true;
+    }
+    stop() {
+        this.stopped = true;
+    }
+    call(target, options) {
+        const session = new FakeSession(target);
+        this.calls.push({ target, options, session });
+        return session;
+    }
+    ring(number, displayName) {
+        const session = new FakeSession(number, displayName);
+        this.emit("newRTCSession", { originator: "remote", session, request: {} });
+        return session;
+    }
+}
+
+class Lead extends models.Model {
+    _name = "crm.lead";
+    name = fields.Char();
+    phone = fields.Char();
+    _records = [{ id: 7, name: "Ona Customer", phone: "+370 41 654321" }];
+}
+
+defineMailModels();
+defineModels([Lead]);
+
+let agents;
+let logged;
+
+beforeEach(() => {
+    agents = [];
+    logged = [];
+    patchWithCleanup(session, { didww_softphone: true });
+    patchWithCleanup(sipStack, {
+        createUA(config) {
+            const ua = new FakeUA(config);
+            agents.push(ua);
+            return ua;
+        },
+    });
+    onRpc("/didww/voip/config", () => ({
+        provider: "DIDWW",
+        websocket_url: "wss://sip.example.com",
+        pbx_server: "sip.example.com",
+        username: "100",
+        secret: SECRET,
+        uri: "sip:100@sip.example.com",
+    }));
+    let nextId = 1;
+    onRpc("didww.call", "didww_outgoing", ({ args, kwargs }) => {
+        logged.push(["outgoing", args[0], kwargs.res_model || false, kwargs.res_id || false]);
+        return { id: nextId++, number: args[0] === "+370 41 654321" ? "+37041654321" : args[0], name: "Ona Customer" };
+    });
+    onRpc("didww.call", "didww_incoming", ({ args }) => {
+        logged.push(["incoming", args[0]]);
+        return { id: nextId++, number: args[0], name: args[0] === "+37041654321" ? "Ona Customer" : false };
+    });
+    onRpc("didww.call", "didww_answered", ({ args }) => {
+        logged.push(["answered", args[0][0]]);
+        return true;
+    });
+    onRpc("didww.call", "didww_ended", ({ args, kwargs }) => {
+        logged.push(["ended", args[0][0], args[1], kwargs.failure_reason || false]);
+        return true;
+    });
+});
+
+async function mountReadySoftphone() {
+    await mountWithCleanup(SoftphoneSystray);
+    await animationFrame();
+    const ua = agents.at(-1);
+    ua.emit("connecting");
+    ua.emit("registered");
+    await animationFrame();
+    return ua;
+}
+
+test("registers with the configuration fetched from the server, then shows Ready", async () => {
+    await mountWithCleanup(SoftphoneSystray);
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-status", "registering");
+    expect(agents).toHaveLength(1);
+    expect(agents[0].config.uri).toBe("sip:100@sip.example.com");
+    expect(agents[0].config.websocket_url).toBe("wss://sip.example.com");
+    expect(agents[0].started).toBe(true);
+    agents[0].emit("registered");
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-status", "ready");
+    expect(".o_didww_softphone_toggle").toHaveAttribute("title", "Ready");
+});
+
+test("the secret is never written to the browser's storage", async () => {
+    await mountReadySoftphone();
+    const stored = JSON.stringify({ ...browser.localStorage }) + JSON.stringify({ ...browser.sessionStorage });
+    expect(stored.includes(SECRET)).toBe(false);
+});
+
+test("a wrong secret shows wrong credentials and stops retrying", async () => {
+    await mountWithCleanup(SoftphoneSystray);
+    await animationFrame();
+    const ua = agents[0];
+    ua.emit("registrationFailed", { cause: sipStack.causes.AUTHENTICATION_ERROR });
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-status", "failed");
+    expect(".o_didww_softphone").toHaveAttribute("data-reason", "credentials");
+    expect(ua.stopped).toBe(true);
+    await contains(".o_didww_softphone_toggle").click();
+    expect(".o_didww_softphone_reason").toHaveText(/Wrong credentials/);
+});
+
+test("a lost server shows unreachable while reconnecting, and Ready when it is back", async () => {
+    const ua = await mountReadySoftphone();
+    ua.emit("disconnected", { code: 1006 });
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-status", "reconnecting");
+    expect(".o_didww_softphone").toHaveAttribute("data-reason", "unreachable");
+    await contains(".o_didww_softphone_toggle").click();
+    expect(".o_didww_softphone_reason").toHaveText(/Server unreachable, retrying/);
+    ua.emit("connecting");
+    ua.emit("registered");
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-status", "ready");
+    expect(".o_didww_softphone_reason").toHaveCount(0);
+});
+
+test("a server never reached is a failure that keeps retrying", async () => {
+    await mountWithCleanup(SoftphoneSystray);
+    await animationFrame();
+    agents[0].emit("disconnected", { code: 1006 });
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-status", "failed");
+    expect(".o_didww_softphone").toHaveAttribute("data-reason", "unreachable");
+    expect(agents[0].stopped).toBe(false);
+});
+
+test("dial pad call: timer, mute, hold, DTMF, hang up, logged", async () => {
+    const ua = await mountReadySoftphone();
+    await contains(".o_didww_softphone_toggle").click();
+    for (const key of ["1", "0", "0", "2"]) {
+        await contains(`.o_didww_softphone_key[data-key='${key}']`).click();
+    }
+    expect(".o_didww_softphone_input").toHaveValue("1002");
+    await contains(".o_didww_softphone_dial").click();
+    await animationFrame();
+    expect(logged).toEqual([["outgoing", "1002", false, false]]);
+    expect(ua.calls.map((c) => c.target)).toEqual(["sip:1002@sip.example.com"]);
+    expect(ua.calls[0].options.mediaConstraints).toEqual({ audio: true, video: false });
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "calling");
+    const call = ua.calls[0].session;
+    call.emit("accepted");
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "active");
+    await advanceTime(3000);
+    await animationFrame();
+    expect(".o_didww_softphone_timer").toHaveText("00:03");
+    await contains(".o_didww_softphone_mute").click();
+    expect(".o_didww_softphone_mute").toHaveText(/Unmute/);
+    await contains(".o_didww_softphone_mute").click();
+    await contains(".o_didww_softphone_hold").click();
+    expect(".o_didww_softphone_call_status").toHaveText("On hold");
+    await contains(".o_didww_softphone_hold").click();
+    await contains(".o_didww_softphone_keypad").click();
+    await contains(".o_didww_softphone_key[data-key='5']").click();
+    await contains(".o_didww_softphone_key[data-key='#']").click();
+    await contains(".o_didww_softphone_hangup").click();
+    await animationFrame();
+    expect(call.actions).toEqual(["mute", "unmute", "hold", "unhold", "dtmf 5", "dtmf #", "terminate"]);
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "");
+    expect(logged.slice(1)).toEqual([["answered", 1], ["ended", 1, "done", false]]);
+    expect(".o_didww_softphone_last").toHaveText(/Call ended/);
+});
+
+test("the called party busy or declining is logged as such", async () => {
+    const ua = await mountReadySoftphone();
+    const softphone = getService("didww_softphone");
+    await softphone.dial("1002");
+    ua.calls[0].session.emit("failed", { cause: sipStack.causes.BUSY, originator: "remote" });
+    await softphone.dial("1003");
+    ua.calls[1].session.emit("failed", { cause: sipStack.causes.REJECTED, originator: "remote" });
+    await animationFrame();
+    expect(logged.filter((l) => l[0] === "ended")).toEqual([["ended", 1, "busy", false], ["ended", 2, "declined", false]]);
+});
+
+test("a denied microphone fails the call with a reason a person understands", async () => {
+    const ua = await mountReadySoftphone();
+    const softphone = getService("didww_softphone");
+    await softphone.dial("1002");
+    ua.calls[0].session.emit("failed", { cause: sipStack.causes.USER_DENIED_MEDIA_ACCESS, originator: "local" });
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-reason", "microphone");
+    expect(logged.at(-1)).toEqual(["ended", 1, "failed", "Microphone access denied: allow it in the browser to call"]);
+    await contains(".o_didww_softphone_toggle").click();
+    expect(".o_didww_softphone_reason").toHaveText(/Microphone access denied/);
+});
+
+test("incoming call rings with the contact's name; answer; a second caller gets busy (486)", async () => {
+    const ua = await mountReadySoftphone();
+    const first = ua.ring("+37041654321", "");
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "ringing");
+    expect(".o_didww_softphone_panel").toHaveCount(1); // opens by itself
+    expect(".o_didww_softphone_name").toHaveText("Ona Customer");
+    expect(".o_didww_softphone_number").toHaveText("+37041654321");
+    await contains(".o_didww_softphone_answer").click();
+    await animationFrame();
+    expect(first.actions).toEqual(["answer"]);
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "active");
+
+    const second = ua.ring("+15550100", "Someone Else");
+    await animationFrame();
+    await animationFrame();
+    expect(second.actions).toEqual(["terminate 486"]);
+    expect(".o_didww_softphone_name").toHaveText("Ona Customer");
+    expect(logged).toEqual([
+        ["incoming", "+37041654321"],
+        ["answered", 1],
+        ["incoming", "+15550100"],
+        ["ended", 2, "busy", false],
+    ]);
+    first.emit("ended", { originator: "remote" });
+    await animationFrame();
+    expect(logged.at(-1)).toEqual(["ended", 1, "done", false]);
+});
+
+test("declining an incoming call answers 603 and logs it declined", async () => {
+    const ua = await mountReadySoftphone();
+    const call = ua.ring("2001", "Desk 2001");
+    await animationFrame();
+    expect(".o_didww_softphone_name").toHaveText("Desk 2001"); // no contact: SIP display name
+    await contains(".o_didww_softphone_decline").click();
+    await animationFrame();
+    expect(call.actions).toEqual(["terminate 603"]);
+    expect(logged.at(-1)).toEqual(["ended", 1, "declined", false]);
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "");
+});
+
+test("a caller who hangs up before the answer is a missed call", async () => {
+    const ua = await mountReadySoftphone();
+    const call = ua.ring("2001", "");
+    await animationFrame();
+    call.emit("failed", { cause: sipStack.causes.CANCELED, originator: "remote" });
+    await animationFrame();
+    expect(logged.at(-1)).toEqual(["ended", 1, "missed", false]);
+});
+
+test("the user switches the softphone off and on", async () => {
+    const ua = await mountReadySoftphone();
+    await contains(".o_didww_softphone_toggle").click();
+    await contains(".o_didww_softphone_enabled").click();
+    expect(ua.stopped).toBe(true);
+    expect(".o_didww_softphone").toHaveAttribute("data-status", "off");
+    expect(browser.localStorage.getItem(OFF_KEY)).toBe("1");
+    await contains(".o_didww_softphone_enabled").click();
+    await animationFrame();
+    expect(agents).toHaveLength(2);
+    expect(browser.localStorage.getItem(OFF_KEY)).toBe(null);
+    expect(".o_didww_softphone").toHaveAttribute("data-status", "registering");
+});
+
+test("click-to-call: a phone field dials through the softphone when it is ready", async () => {
+    const ua = await mountReadySoftphone();
+    await mountView({
+        type: "form",
+        resModel: "crm.lead",
+        resId: 7,
+        arch: `<form><field name="name"/><field name="phone" widget="phone"/></form>`,
+    });
+    // the link shows on hover: click it the way a person's pointer does
+    queryOne(".o_field_phone .o_phone_form_link").click();
+    await animationFrame();
+    expect(logged[0]).toEqual(["outgoing", "+370 41 654321", "crm.lead", 7]);
+    expect(ua.calls.map((c) => c.target)).toEqual(["sip:+37041654321@sip.example.com"]);
+});
+
+test("click-to-call: the plain tel: link when the softphone is not registered", async () => {
+    await mountWithCleanup(SoftphoneSystray);
+    await animationFrame();
+    agents[0].emit("registrationFailed", { cause: sipStack.causes.AUTHENTICATION_ERROR });
+    await mountView({
+        type: "form",
+        resModel: "crm.lead",
+        resId: 7,
+        arch: `<form><field name="phone" widget="phone"/></form>`,
+    });
+    const link = queryOne(".o_field_phone .o_phone_form_link");
+    expect(link).toHaveAttribute("href", "tel:+37041654321");
+    let defaultPrevented = null;
+    link.addEventListener("click", (ev) => {
+        defaultPrevented = ev.defaultPrevented;
+        ev.preventDefault(); // keep the test page
+    });
+    link.click();
+    expect(defaultPrevented).toBe(false);
+    expect(agents[0].calls).toHaveLength(0);
+});

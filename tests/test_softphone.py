@@ -1,0 +1,135 @@
+import json
+from datetime import timedelta
+
+from odoo.exceptions import AccessError
+from odoo.tests import HttpCase, new_test_user, tagged
+
+
+@tagged("post_install", "-at_install")
+class TestSoftphoneCallLog(HttpCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.env.company.country_id = cls.env.ref("base.us")
+        cls.provider = cls.env.ref("didww_connector.didww_voip_provider_didww")
+        cls.alice = new_test_user(cls.env, login="spl_alice", password="spl_alice_pw1", name="Alice Agent",
+                                  groups="base.group_user,sales_team.group_sale_salesman_all_leads")
+        cls.bob = new_test_user(cls.env, login="spl_bob", password="spl_bob_pw12", name="Bob Agent",
+                                groups="base.group_user,sales_team.group_sale_salesman_all_leads")
+        cls.alice.write({"didww_voip_provider_id": cls.provider.id, "didww_voip_username": "alice100",
+                         "didww_voip_secret": "s3cret-alice"})
+        cls.lt_partner = cls.env["res.partner"].create({
+            "name": "Ona Customer", "phone": "8 41 654321", "country_id": cls.env.ref("base.lt").id})
+        cls.us_partner = cls.env["res.partner"].create({"name": "Ursula Customer", "mobile": "+1 212-555-0142"})
+        cls.lead = cls.env["crm.lead"].create({"name": "Big deal", "contact_name": "Leo Lead",
+                                               "phone": "+44 20 7946 0958"})
+        cls.Call = cls.env["didww.call"].with_user(cls.alice)
+
+    def test_outgoing_number_in_e164_with_the_record_country_else_the_company_country(self):
+        result = self.Call.didww_outgoing("8 41 654321", res_model="res.partner", res_id=self.lt_partner.id)
+        self.assertEqual(result["number"], "+37041654321")
+        self.assertEqual(result["name"], "Ona Customer")
+        lead_without_country = self.env["crm.lead"].create({"name": "US lead", "phone": "(212) 555-0199"})
+        result = self.Call.didww_outgoing("(212) 555-0199", res_model="crm.lead", res_id=lead_without_country.id)
+        self.assertEqual(result["number"], "+12125550199")
+        call = self.Call.browse(result["id"])
+        self.assertRecordValues(call, [{"direction": "outgoing", "state": "calling", "user_id": self.alice.id,
+                                        "res_model": "crm.lead", "res_id": lead_without_country.id}])
+
+    def test_an_extension_is_dialled_as_typed(self):
+        result = self.Call.didww_outgoing("10 02")
+        self.assertEqual(result["number"], "1002")
+
+    def test_nothing_to_dial_is_an_error_not_a_call(self):
+        result = self.Call.didww_outgoing("  -- ")
+        self.assertIn("no number", result["error"])
+        self.assertFalse(self.Call.search([]))
+
+    def test_incoming_call_finds_the_contact_else_the_open_lead(self):
+        result = self.Call.didww_incoming("+12125550142")
+        self.assertEqual(result["name"], "Ursula Customer")
+        self.assertEqual(self.Call.browse(result["id"]).partner_id, self.us_partner)
+        result = self.Call.didww_incoming("442079460958")
+        self.assertEqual(result["number"], "+442079460958")
+        call = self.Call.browse(result["id"])
+        self.assertEqual((call.res_model, call.res_id), ("crm.lead", self.lead.id))
+        result = self.Call.didww_incoming("+15550000000", display_name="Stranger")
+        self.assertEqual(result["name"], "Stranger")
+        self.assertFalse(self.Call.browse(result["id"]).partner_id)
+
+    def test_answered_then_hung_up_logs_the_duration_and_a_note_on_the_chatter(self):
+        result = self.Call.didww_outgoing("8 41 654321", res_model="res.partner", res_id=self.lt_partner.id)
+        call = self.Call.browse(result["id"])
+        call.didww_answered()
+        call.answered_at -= timedelta(seconds=65)
+        call.didww_ended("done")
+        self.assertEqual(call.state, "done")
+        self.assertGreaterEqual(call.duration, 65)
+        self.assertTrue(call.duration_display.startswith("01:0"), call.duration_display)
+        note = self.lt_partner.message_ids[0]
+        self.assertIn("Outgoing call to +37041654321 by Alice Agent, 01:0", note.body)
+        self.assertEqual(note.subtype_id, self.env.ref("mail.mt_note"))
+        call.didww_ended("failed", "late")  # an ended call stays as it ended
+        self.assertEqual(call.state, "done")
+
+    def test_missed_busy_and_failed_calls(self):
+        missed = self.Call.browse(self.Call.didww_incoming("+12125550142")["id"])
+        missed.didww_ended("done")  # never answered: missed, whatever the client says
+        self.assertEqual(missed.state, "missed")
+        self.assertIn("Missed call from +12125550142", self.us_partner.message_ids[0].body)
+        busy = self.Call.browse(self.Call.didww_incoming("+12125550142")["id"])
+        busy.didww_ended("busy")
+        self.assertEqual((busy.state, busy.duration), ("busy", 0))
+        failed = self.Call.browse(self.Call.didww_outgoing("1002")["id"])
+        failed.didww_ended("failed", "Microphone access denied")
+        self.assertRecordValues(failed, [{"state": "failed", "failure_reason": "Microphone access denied"}])
+        weird = self.Call.browse(self.Call.didww_outgoing("1003")["id"])
+        weird.didww_ended("exploded")
+        self.assertEqual(weird.state, "failed")
+
+    def test_users_see_their_own_calls_and_administrators_all(self):
+        mine = self.Call.browse(self.Call.didww_outgoing("1002")["id"])
+        bobs = self.env["didww.call"].with_user(self.bob).browse(
+            self.env["didww.call"].with_user(self.bob).didww_outgoing("1001")["id"])
+        self.assertEqual(self.Call.search([]), mine)
+        with self.assertRaises(AccessError):
+            bobs.with_user(self.alice).read(["number"])
+        with self.assertRaises(AccessError):
+            bobs.with_user(self.alice).didww_ended("done")
+        with self.assertRaises(AccessError):
+            mine.unlink()
+        admin = self.env.ref("base.user_admin")
+        self.assertEqual(self.env["didww.call"].with_user(admin).search([]), mine | bobs)
+
+    def test_calls_menu_and_list_for_users(self):
+        action = self.env.ref("didww_connector.didww_call_action")
+        self.assertEqual(action.res_model, "didww.call")
+        menu = self.env.ref("didww_connector.didww_call_menu")
+        self.assertIn(self.env.ref("base.group_user"), menu.groups_id)
+        self.assertTrue(self.env["didww.call"].with_user(self.alice).get_views([(False, "list"), (False, "search")]))
+
+    def test_the_secret_never_travels_in_session_info(self):
+        self.authenticate("spl_alice", "spl_alice_pw1")
+        page = self.url_open("/odoo").text
+        self.assertNotIn("s3cret-alice", page)
+        self.assertIn('"didww_softphone": true', page)
+        info = self.url_open("/web/session/get_session_info", data=json.dumps({"jsonrpc": "2.0", "params": {}}),
+                             headers={"Content-Type": "application/json"}).json()["result"]
+        self.assertNotIn("s3cret-alice", json.dumps(info))
+        self.authenticate("spl_bob", "spl_bob_pw12")
+        self.assertIn('"didww_softphone": false', self.url_open("/odoo").text)
+
+    def test_another_user_session_never_obtains_the_secret(self):
+        self.authenticate("spl_bob", "spl_bob_pw12")
+        for params in ({}, {"uid": self.alice.id}, {"user_id": self.alice.id}):
+            response = self.url_open("/didww/voip/config", data=json.dumps({"jsonrpc": "2.0", "params": params}),
+                                     headers={"Content-Type": "application/json"})
+            self.assertNotIn("s3cret-alice", response.text)
+        # with Alice's uid in the context of a JSON-RPC call
+        response = self.url_open("/web/dataset/call_kw/res.users/_didww_softphone_config", data=json.dumps({
+            "jsonrpc": "2.0", "params": {"model": "res.users", "method": "_didww_softphone_config", "args": [],
+                                         "kwargs": {"context": {"uid": self.alice.id}}}}),
+            headers={"Content-Type": "application/json"})
+        self.assertNotIn("s3cret-alice", response.text)
+        self.assertIn("error", response.json())
