@@ -1,7 +1,5 @@
 from odoo import api, fields, models
 
-from ..tools.phone import to_e164
-
 END_STATES = ("done", "missed", "declined", "busy", "failed")
 # a number this short is an extension of the PBX: dialled as typed, never turned into E.164
 MAX_EXTENSION_DIGITS = 6
@@ -75,7 +73,7 @@ class DidwwCall(models.Model):
         if len(compact.lstrip("+")) <= MAX_EXTENSION_DIGITS:
             dial = compact
         else:
-            dial = to_e164(number, country.code if country else None) or compact
+            dial = self.env["didww.sms.number"]._didww_e164(number, country) or compact
         partner = self._didww_partner_of(document)
         call = self.create({
             "direction": "outgoing", "number": dial, "partner_id": partner.id if partner else False,
@@ -89,7 +87,8 @@ class DidwwCall(models.Model):
         """Log a call ringing for the user; return the caller's name when a contact or an open
         lead has that number."""
         compact = "".join(ch for ch in (number or "") if ch.isdigit() or ch == "+")
-        number = (to_e164(compact) if len(compact.lstrip("+")) > MAX_EXTENSION_DIGITS else None) or compact \
+        Number = self.env["didww.sms.number"]
+        number = (Number._didww_e164(compact) if len(compact.lstrip("+")) > MAX_EXTENSION_DIGITS else None) or compact \
             or display_name or "?"
         document = self._didww_find_caller(number)
         partner = self._didww_partner_of(document)
