@@ -3,6 +3,8 @@
 
     python3 dev/bench.py [--messages 200] [--latency 0.05]          # the protocol client alone
     python3 dev/bench.py --odoo [--messages 200] [--latency 0.05]   # plus Odoo's queue, end to end
+    python3 dev/bench.py --inbound [--inbound-seconds 60] [--inbound-rate 50] [--burst 1000]
+                                                                    # the inbound webhook (see bench_inbound.py)
 
 DIDWW answers each request after ``--latency`` seconds (a realistic round trip); the client
 sends the same batch one by one and then with 2, 4 and 8 requests in flight, as the Odoo
@@ -16,6 +18,7 @@ import json
 import subprocess
 import time
 
+import bench_inbound
 import didww as runner
 from addon_tools import load_fake, load_tools
 
@@ -56,7 +59,11 @@ def main():
     parser.add_argument("--latency", type=float, default=0.05, help="seconds DIDWW takes to answer")
     parser.add_argument("--odoo", action="store_true", help="also measure Odoo's queue on a throwaway database")
     parser.add_argument("--odoo-path", dest="odoo_path", help="Odoo source tree (else $ODOO_PATH or importable)")
+    bench_inbound.add_arguments(parser)
     options = parser.parse_args()
+    if options.inbound:
+        bench_inbound.run(options)
+        return
     client_bench(options)
     if options.odoo:
         odoo_bench(options)

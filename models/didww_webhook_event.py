@@ -163,6 +163,7 @@ class DidwwWebhookEvent(models.Model):
 
     def _claim_due(self, limit):
         """Due events, locked so that a manual 'Process again' never processes one twice."""
+        self.flush_model(["state", "attempts", "next_attempt"])
         query = self._search(self._due_domain(), order="id", limit=limit)
         sql = query.select("id")
         self.env.cr.execute(f"{sql.code} FOR UPDATE SKIP LOCKED", sql.params)  # noqa: S608

@@ -5,3 +5,5 @@ from . import test_sms_number
 from . import test_voip
 from . import test_api_import
 from . import test_crm_actions
+from . import test_webhook_queue
+from . import test_webhook_fuzz
