@@ -135,7 +135,7 @@ class BenchOdoo:
             *runner.odoo_bin_cmd(self.odoo), *self.config_args, "--db-filter", f"^{self.db}$",
             "--http-interface", "127.0.0.1", "--http-port", str(self.port), f"--workers={self.workers}",
             "--log-level=warn", "--limit-time-real=300", "--no-database-list",
-        ], env=self.env, cwd=runner.ROOT, stdout=log, stderr=subprocess.STDOUT)
+        ], env=self.env, cwd=runner.ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
