@@ -21,13 +21,11 @@ import base64
 import http.client
 import json
 import random
-import socket
 import subprocess
 import threading
 import time
 import uuid as uuidlib
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
 
 import didww as runner
 
@@ -166,7 +164,7 @@ class BenchOdoo:
     def connect(self):
         import psycopg2  # Odoo's requirement, so present in the Python that runs Odoo
 
-        args = dict(dbname=self.db, connect_timeout=5)
+        args = {"dbname": self.db, "connect_timeout": 5}
         for option in self.db_server.odoo_args():
             name, _sep, value = option.lstrip("-").partition("=")
             args[{"db_host": "host", "db_port": "port", "db_user": "user", "db_password": "password"}[name]] = value
@@ -206,7 +204,7 @@ def percentile(values, fraction):
     if not values:
         return float("nan")
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
 def posted_counts(connection, markers):
@@ -465,9 +463,11 @@ def report(options, paced_figures, burst, sql, load_before, alone):
     print(f"  2xx -> chatter   p50 {p['chatter_p50_s']:7.2f} s    p99 {p['chatter_p99_s']:7.2f} s    "
           f"max {p['chatter_max_s']:7.2f} s    [goal p99 <= {GOALS['chatter_p99_s']} s: "
           f"{verdict(p['chatter_p99_s'] <= GOALS['chatter_p99_s'])}]")
+    once = not (p["not_posted"] or p["posted_never"] or p["posted_twice"])
     print(f"  exactly once: {p['not_posted']} not processed, {p['posted_never']} never posted, "
-          f"{p['posted_twice']} posted twice   [{verdict(not (p['not_posted'] or p['posted_never'] or p['posted_twice']))}]")
+          f"{p['posted_twice']} posted twice   [{verdict(once)}]")
     b = burst
+    bad_keys = ("fivexx", "dropped", "not_posted", "posted_never", "posted_twice", "new_senders_not_one_contact")
     print(f"burst {b['total']} deliveries ({b['total'] - b['unique']} duplicates), {options.concurrency} concurrent: "
           f"first answers {b['statuses']} in {b['seconds']:.1f} s ({b['answers_per_s']:.0f}/s), all posted after "
           f"{b['drain_s']:.1f} s")
@@ -476,7 +476,7 @@ def report(options, paced_figures, burst, sql, load_before, alone):
     print(f"  5xx: {b['fivexx']}, dropped: {b['dropped']}, not processed: {b['not_posted']}, never posted: "
           f"{b['posted_never']}, posted twice: {b['posted_twice']}, new senders with other than one contact: "
           f"{b['new_senders_not_one_contact']}/{b['new_senders']}   "
-          f"[{verdict(not (b['fivexx'] or b['dropped'] or b['not_posted'] or b['posted_never'] or b['posted_twice'] or b['new_senders_not_one_contact']))}]")
+          f"[{verdict(not any(b[key] for key in bad_keys))}]")
     print(f"SQL queries ({sql['count']} deliveries in-process): {sql['per_store']:.1f} per stored delivery, "
           f"{sql['per_processed']:.1f} per processed delivery ({sql['ms_per_processed']:.1f} ms each)")
     print("(the machine is shared with other work: figures taken under load are an order of magnitude)")

@@ -6,7 +6,7 @@ from datetime import timedelta
 from psycopg2 import IntegrityError
 
 from odoo import api, fields, models
-from odoo.tools import mute_logger
+from odoo.tools import SQL, mute_logger
 
 from ..tools.didww_webhook import StatusEvent, WebhookFormatError, parse_event
 from .didww_sms_session import ConversationBusy
@@ -58,7 +58,7 @@ class DidwwWebhookEvent(models.Model):
         ("ignored", "Ignored"),
     ], default="pending", required=True, index=True, readonly=True)
     result = fields.Char(readonly=True)
-    attempts = fields.Integer(readonly=True)
+    attempts = fields.Integer(readonly=True, default=0)
     next_attempt = fields.Datetime(
         "Next attempt", readonly=True, default=fields.Datetime.now,
         help="A waiting or failed event is processed again from then on.")
@@ -165,8 +165,7 @@ class DidwwWebhookEvent(models.Model):
         """Due events, locked so that a manual 'Process again' never processes one twice."""
         self.flush_model(["state", "attempts", "next_attempt"])
         query = self._search(self._due_domain(), order="id", limit=limit)
-        sql = query.select("id")
-        self.env.cr.execute(f"{sql.code} FOR UPDATE SKIP LOCKED", sql.params)  # noqa: S608
+        self.env.cr.execute(SQL("%s FOR UPDATE SKIP LOCKED", query.select("id")))
         return self.browse([row[0] for row in self.env.cr.fetchall()])
 
     def _count_due(self):

@@ -181,7 +181,8 @@ class TestInboundConcurrency(DidwwCase):
         with closing(sql_db.db_connect(self.env.cr.dbname).cursor()) as other:
             other.execute("SELECT pg_advisory_xact_lock(%s)", [key])
             Event._cron_process_pending()
-            self.assertEqual((event.state, event.result), ("pending", "another text from this sender was being processed"))
+            self.assertEqual((event.state, event.result),
+                             ("pending", "another text from this sender was being processed"))
             self.assertFalse(self.env["res.partner"].search([("phone", "=", "+37068888888")]))
             self.assertLessEqual(event.next_attempt, fields.Datetime.now() + timedelta(seconds=5),
                                  "tried again a few seconds later")
