@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from psycopg2 import IntegrityError
+from psycopg2.errors import LockNotAvailable, SerializationFailure
 
 from odoo import api, fields, models
 from odoo.tools import SQL, mute_logger
@@ -189,6 +190,9 @@ class DidwwWebhookEvent(models.Model):
                 vals = {"state": "error", "result": str(exc)}
             except ConversationBusy as exc:
                 vals = {"state": "pending", "result": str(exc)}
+            except (SerializationFailure, LockNotAvailable):
+                # e.g. a user texting this customer updated the conversation at the same moment
+                vals = {"state": "pending", "result": "concurrent update: processed again shortly"}
             except Exception as exc:  # kept, logged and retried: never lost
                 _logger.exception("DIDWW webhook event %s could not be processed", event.id)
                 vals = {"state": "error", "result": f"{type(exc).__name__}: {exc}"[:250]}
