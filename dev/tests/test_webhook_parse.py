@@ -124,3 +124,9 @@ def test_salvage_needs_to_from_and_decodable_data():
     assert salvage_template('{"to":"1","text":"a"b","data":"aGk="}') is None
     assert salvage_template('{"to":"1","from":"2","data":"%%%"') is None
     assert salvage_template("not json at all") is None
+
+
+def test_nul_characters_are_dropped_from_the_text_since_postgresql_cannot_store_them():
+    event = parse_event({"to": "19179056077", "from": "37041654321", "text": "a\x00b", "data": b64("c\x00d")})
+    assert event.text == "cd"
+    assert parse_event({"to": "19179056077", "from": "37041654321", "text": "a\x00b"}).text == "ab"
