@@ -21,6 +21,7 @@ import base64
 import http.client
 import json
 import random
+import re
 import subprocess
 import threading
 import time
@@ -128,11 +129,12 @@ class BenchOdoo:
         return json.loads(line[len(marker) + 1:])
 
     def start(self, log_path=None):
-        log = open(log_path or runner.WORK / f"{self.db}.log", "ab")  # noqa: SIM115 (kept open with Odoo)
+        self.log_path = log_path or runner.WORK / f"{self.db}.log"
+        log = open(self.log_path, "ab")  # noqa: SIM115 (kept open with Odoo)
         self.process = subprocess.Popen([
             *runner.odoo_bin_cmd(self.odoo), *self.config_args, "--db-filter", f"^{self.db}$",
             "--http-interface", "127.0.0.1", "--http-port", str(self.port), f"--workers={self.workers}",
-            "--log-level=warn", "--limit-time-real=300", "--no-database-list",
+            "--log-level=warn", "--log-handler=werkzeug:INFO", "--limit-time-real=300", "--no-database-list",
         ], env=self.env, cwd=runner.ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -303,7 +305,7 @@ def paced(odoo, options, rng, poller):
     total = int(options.inbound_seconds * options.inbound_rate)
     deliveries = make_deliveries(total, rng, options.known, tag="1")
     answers = {}  # index -> (latency s, status, error, answered at)
-    trivial = []
+    trivial, trivial_failed = [], []
     stop_probe = threading.Event()
 
     def probe():
@@ -313,7 +315,7 @@ def paced(odoo, options, rng, poller):
                 request("127.0.0.1", odoo.port, "GET", "/web/health", timeout=30)
                 trivial.append(time.monotonic() - start)
             except OSError:
-                trivial.append(float("inf"))
+                trivial_failed.append(1)
             time.sleep(0.1)
 
     def send(index, due):
@@ -350,7 +352,7 @@ def paced(odoo, options, rng, poller):
         "answer_p50_ms": percentile(latencies, 0.5) * 1000, "answer_p99_ms": percentile(latencies, 0.99) * 1000,
         "answer_max_ms": max(latencies) * 1000,
         "trivial_p50_ms": percentile(trivial, 0.5) * 1000, "trivial_p99_ms": percentile(trivial, 0.99) * 1000,
-        "trivial_n": len(trivial),
+        "trivial_n": len(trivial), "trivial_failed": len(trivial_failed),
         "chatter_p50_s": percentile(chatter, 0.5), "chatter_p99_s": percentile(chatter, 0.99),
         "chatter_max_s": max(chatter) if chatter else float("nan"),
         "not_posted": len(missing), "posted_twice": sum(1 for count in counts.values() if count > 1),
@@ -410,6 +412,23 @@ def queries(odoo, options, rng):
     return figures
 
 
+def server_side(odoo, since):
+    """Odoo's own figures for each webhook request (werkzeug's log line ends with: queries, SQL
+    seconds, other seconds), from the log lines written after ``since`` (a byte offset)."""
+    queries, sql, other = [], [], []
+    with open(odoo.log_path, "rb") as handle:
+        handle.seek(since)
+        for line in handle.read().decode("utf-8", "replace").splitlines():
+            match = re.search(r'"POST /didww/webhook/\S+ HTTP/[0-9.]+" 200 - (\d+) ([0-9.]+) ([0-9.]+)', line)
+            if match:
+                queries.append(int(match.group(1)))
+                sql.append(float(match.group(2)))
+                other.append(float(match.group(3)))
+    return {"requests": len(queries), "queries": percentile(queries, 0.5),
+            "sql_ms": percentile(sql, 0.5) * 1000, "other_ms": percentile(other, 0.5) * 1000,
+            "total_p99_ms": percentile([a + b for a, b in zip(sql, other, strict=True)], 0.99) * 1000}
+
+
 def load_average():
     try:
         with open("/proc/loadavg") as handle:
@@ -430,7 +449,9 @@ def run(options):
         try:
             alone = warm_up(odoo, options, rng, poller)
             load_before = load_average()
+            log_offset = odoo.log_path.stat().st_size
             paced_figures = paced(odoo, options, rng, poller)
+            paced_figures["server"] = server_side(odoo, log_offset)
             burst_figures = burst(odoo, options, rng, poller)
         finally:
             poller.stop()
@@ -456,8 +477,12 @@ def report(options, paced_figures, burst, sql, load_before, alone):
     print(f"  webhook answer   p50 {p['answer_p50_ms']:7.1f} ms   p99 {p['answer_p99_ms']:7.1f} ms   "
           f"max {p['answer_max_ms']:7.1f} ms   [goal p99 <= {GOALS['answer_p99_ms']} ms: "
           f"{verdict(p['answer_p99_ms'] <= GOALS['answer_p99_ms'])}]")
+    server = p["server"]
+    print(f"  inside Odoo (werkzeug's log, {server['requests']} webhook requests): median {server['queries']} queries, "
+          f"{server['sql_ms']:.1f} ms SQL + {server['other_ms']:.1f} ms Python; p99 total "
+          f"{server['total_p99_ms']:.0f} ms (the rest of the answer time is waiting for a free worker)")
     print(f"  /web/health      p50 {p['trivial_p50_ms']:7.1f} ms   p99 {p['trivial_p99_ms']:7.1f} ms   "
-          f"({p['trivial_n']} probes)")
+          f"({p['trivial_n']} probes answered, {p['trivial_failed']} dropped)")
     print(f"  ratio webhook p99 / trivial p99: {ratio:.1f}x   [goal <= {GOALS['answer_vs_trivial']}x: "
           f"{verdict(ratio <= GOALS['answer_vs_trivial'])}]")
     print(f"  2xx -> chatter   p50 {p['chatter_p50_s']:7.2f} s    p99 {p['chatter_p99_s']:7.2f} s    "
