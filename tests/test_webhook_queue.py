@@ -131,3 +131,28 @@ class TestWebhookQueue(DidwwHttpCase):
         self.assertNotEqual(tracker.didww_status, "delivered")
         self.process_events()
         self.assertEqual(tracker.didww_status, "delivered")
+
+    def test_a_batch_cut_short_before_its_commit_is_processed_again_and_posted_once(self):
+        """The short version of dev/faults_inbound.py: the worker dies (here: the transaction is
+        rolled back) after posting but before committing; the events stay queued."""
+        responses = [self.post_json(inbound_payload(f"crash {index}", sender="37067777779", uuid=f"q-8-{index}"),
+                                    process=False) for index in range(3)]
+        events = self.env["didww.webhook.event"].browse([response.json()["event"] for response in responses])
+
+        class WorkerDied(Exception):
+            pass
+
+        with self.assertRaises(WorkerDied), self.env.cr.savepoint():
+            self.process_events()
+            self.assertEqual(events.mapped("state"), ["done"] * 3)
+            raise WorkerDied
+        self.env.invalidate_all()
+        self.assertEqual(events.mapped("state"), ["pending"] * 3)
+        self.assertFalse(self.env["res.partner"].search([("phone_sanitized", "=", "+37067777779")]))
+        # DIDWW retries meanwhile: still one event each
+        self.assertEqual(self.post_json(inbound_payload("crash 0", sender="37067777779", uuid="q-8-0"),
+                                        process=False).json()["status"], "duplicate")
+        self.process_events()
+        partner = self.env["res.partner"].search([("phone_sanitized", "=", "+37067777779")])
+        self.assertEqual(len(partner), 1)
+        self.assertEqual(len(partner.message_ids.filtered(lambda m: "crash " in (m.body or ""))), 3)
