@@ -8,7 +8,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from odoo import http
 from odoo.http import request
 
-from ..models.didww_webhook_event import UNKNOWN_NUMBER
+from ..models.didww_webhook_event import OUTCOME_DUPLICATE, OUTCOME_QUEUED, OUTCOME_UNKNOWN_NUMBER
 from ..models.res_company import WEBHOOK_ROUTE
 from ..tools.didww_webhook import MAX_BODY_BYTES, WebhookFormatError, salvage_template
 
@@ -16,6 +16,14 @@ _logger = logging.getLogger(__name__)
 
 JSON_TYPES = ("application/json", "application/vnd.api+json", "text/json")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# HTTP answer of each outcome of storing a delivery. Every 2xx means "stored and committed": the
+# event is processed right after, out of the request (DIDWW does not say which 2xx it accepts,
+# so a stored event gets the plain 200 every sender treats as success)
+OUTCOME_STATUS = {
+    OUTCOME_QUEUED: 200,
+    OUTCOME_DUPLICATE: 200,
+    OUTCOME_UNKNOWN_NUMBER: 404,  # stored all the same: processed when DIDWW retries once the number exists
+}
 
 
 class WebhookError(Exception):
@@ -54,26 +62,22 @@ class DidwwWebhookController(http.Controller):
             company_sudo = self._check_access(company_id, secret)
             params = self._read_params()
             # sudo: the webhook is public; the secret in the URL authenticated DIDWW for this company
-            Event = request.env["didww.webhook.event"].sudo().with_company(company_sudo).with_context(
-                didww_webhook_request=True)
+            Event = request.env["didww.webhook.event"].sudo().with_company(company_sudo)
             try:
-                event, is_new = Event._store(company_sudo, params, request.httprequest.remote_addr)
+                outcome = Event._store(company_sudo, params, request.httprequest.remote_addr)
             except WebhookFormatError as exc:
                 raise WebhookError(400, str(exc)) from None
         except WebhookError as exc:
             _logger.info("DIDWW webhook for company %s refused (%s): %s", company_id, exc.status, exc)
             return request.make_json_response({"error": str(exc)}, status=exc.status)
 
-        if not is_new and (not event or event.state in ("done", "ignored")):
-            # a delivery processed before, or one a concurrent request is storing right now
-            return request.make_json_response({"status": "duplicate", "event": event.id or None}, status=200)
-        event._process()
-        if event.kind == "inbound" and event.state == "error":
-            # stored, and processed again when DIDWW retries or the retry cron runs
-            status = 404 if event.result.startswith(UNKNOWN_NUMBER) else 422
-            return request.make_json_response({"error": event.result, "event": event.id}, status=status)
-        code = 200 if event.state == "done" else 202
-        return request.make_json_response({"status": event.state, "event": event.id}, status=code)
+        status = OUTCOME_STATUS[outcome.code]
+        answer = {"status": outcome.code, "event": outcome.event.id or None}
+        if status >= 400:
+            answer["error"] = outcome.message
+            _logger.info("DIDWW webhook for company %s: %s (%s)", company_id, outcome.message, status)
+        # the answer leaves once Odoo has committed the request's transaction: the event is stored
+        return request.make_json_response(answer, status=status)
 
     @staticmethod
     def _check_access(company_id, secret):
@@ -118,6 +122,8 @@ class DidwwWebhookController(http.Controller):
         if mimetype in JSON_TYPES or text.lstrip().startswith(("{", "[")):
             try:
                 document = json.loads(text)
+            except RecursionError:
+                raise WebhookError(400, "the JSON body is nested too deeply") from None
             except ValueError:
                 # raw {SMS_TEXT} in DIDWW's JSON template breaks on quotes and line breaks
                 salvaged = salvage_template(text)
@@ -126,6 +132,12 @@ class DidwwWebhookController(http.Controller):
                 document = salvaged
             if not isinstance(document, dict):
                 raise WebhookError(400, "the JSON body must be an object")
+            try:  # "\ud800" escapes decode to lone surrogates, which no database or hash can take
+                json.dumps(document, ensure_ascii=False).encode()
+            except UnicodeEncodeError:
+                raise WebhookError(400, "the JSON body holds invalid Unicode (a lone surrogate)") from None
+            except RecursionError:
+                raise WebhookError(400, "the JSON body is nested too deeply") from None
             params.update(document)
             return params
         raise WebhookError(415, f"unsupported body type {mimetype or 'unknown'}: send JSON or a form")

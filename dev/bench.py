@@ -3,6 +3,8 @@
 
     python3 dev/bench.py [--messages 200] [--latency 0.05]          # the protocol client alone
     python3 dev/bench.py --odoo [--messages 200] [--latency 0.05]   # plus Odoo's queue, end to end
+    python3 dev/bench.py --inbound [--inbound-seconds 60] [--inbound-rate 50] [--burst 1000]
+                                                                    # the inbound webhook (see bench_inbound.py)
 
 DIDWW answers each request after ``--latency`` seconds (a realistic round trip); the client
 sends the same batch one by one and then with 2, 4 and 8 requests in flight, as the Odoo
@@ -17,6 +19,7 @@ import os
 import subprocess
 import time
 
+import bench_inbound
 import didww as runner
 from addon_tools import load_fake, load_tools
 
@@ -59,12 +62,16 @@ def main():
     parser.add_argument("--odoo-path", dest="odoo_path", help="Odoo source tree (else found or set up as "
                                                                  "dev/didww.py does)")
     parser.add_argument("--odoo-source", help="where to get Odoo when none is given, as for dev/didww.py")
+    bench_inbound.add_arguments(parser)
     options = parser.parse_args()
     if not os.environ.get("_DIDWW_ODOO_TREE"):
         # Odoo's Python has requests and phonenumbers: this script re-runs itself in it if needed
         runner.WORK.mkdir(exist_ok=True)
         runner.provide_odoo(argparse.Namespace(odoo=options.odoo_path, odoo_source=options.odoo_source,
                                                command="run"))
+    if options.inbound:
+        bench_inbound.run(options)
+        return
     client_bench(options)
     if options.odoo:
         odoo_bench(options)

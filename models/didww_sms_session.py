@@ -1,14 +1,19 @@
+import hashlib
 from datetime import timedelta
 
 from markupsafe import Markup
 from psycopg2 import IntegrityError
 
 from odoo import api, fields, models
-from odoo.tools import mute_logger
+from odoo.tools import mute_logger, plaintext2html
 
 from ..tools import sms_keywords
 
 PREVIEW_LENGTH = 80
+
+
+class ConversationBusy(Exception):
+    """Another transaction is processing a text from the same sender: try again after it commits."""
 
 
 def _preview(text):
@@ -297,3 +302,88 @@ class DidwwSmsSession(models.Model):
         sms_sudo.write({"didww_source": self.number_id.number})  # leaves from the number the customer texted
         self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
         return sms_sudo
+    # Inbound routing: an inbound SMS to the document it belongs to
+    # ------------------------------------------------------------
+
+    @api.model
+    def _route_inbound(self, number, sms):
+        """Post the inbound ``sms`` (a ``tools.didww_webhook.InboundSms``) to ``number`` on its
+        document and notify the right users. Return ``(record, message, notified users)``.
+
+        :raises ConversationBusy: another transaction is processing a text from this sender.
+        """
+        remote = number._format_remote(sms.sender)
+        self._lock_sender(number.company_id, remote)
+        session_sudo = self._get_or_create(number, remote)
+        if not session_sudo:
+            raise ConversationBusy(self.env._("the conversation is being created by another delivery"))
+        record, partner = session_sudo._inbound_target(remote)
+        notify_users = session_sudo.user_id if session_sudo._is_sticky() else number._assigned_users()
+        notify_users = self._didww_readers(record, notify_users)  # a notification would show the text
+        session_sudo.write({"last_activity": fields.Datetime.now(), "res_model": record._name, "res_id": record.id})
+
+        when = fields.Datetime.to_string(sms.time) if sms.time else ""
+        body = Markup("<p><strong>{label}</strong> {sender} &rarr; {to}{when}</p>{text}").format(
+            label=self.env._("SMS received"), sender=remote, to=number.number,
+            when=Markup(" <small>({})</small>").format(when) if when else "",
+            text=plaintext2html(sms.text or ""),
+        )
+        # sudo: processing runs as the cron's user; the message is authored by the sender and
+        # posted as an internal note that notifies only the assigned users (a 'sms' message type
+        # would text the customer followers back)
+        message = record.sudo().with_context(mail_create_nosubscribe=True).message_post(
+            body=body,
+            author_id=partner.id if partner else False,
+            email_from=False if partner else remote,
+            message_type="comment",
+            subtype_xmlid="mail.mt_note",
+            partner_ids=notify_users.partner_id.ids,
+        )
+        session_sudo._didww_note_inbound(message, sms.text)  # the conversations list
+        session_sudo._didww_handle_opt_out(sms.text, record)  # STOP / START keywords
+        return record, message, notify_users
+
+    @api.model
+    def _lock_sender(self, company, remote):
+        """Serialise the texts of one sender, so that a new sender gets one contact.
+
+        Waiting for the lock would not be enough: this transaction's snapshot predates what the
+        holder commits (a new contact). A busy lock raises :class:`ConversationBusy` instead, and
+        the event is processed again, with a fresh snapshot, after the holder commits.
+        """
+        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s)", [self._sender_lock_key(company, remote)])
+        if not self.env.cr.fetchone()[0]:
+            raise ConversationBusy(self.env._("another text from this sender was being processed"))
+
+    @api.model
+    def _sender_lock_key(self, company, remote):
+        digest = hashlib.sha256(f"didww:{company.id}:{remote}".encode()).digest()
+        return int.from_bytes(digest[:8], "big", signed=True)
+
+    def _inbound_target(self, remote):
+        """(record, author partner) of an inbound text in this conversation: the live sticky
+        session's document, else the contact, else an open lead, else a new contact named after
+        the number."""
+        self.ensure_one()
+        company = self.company_id
+        if self._is_sticky():
+            record = self.env["sms.sms"].sudo()._didww_document(self.res_model, self.res_id)
+            if record:
+                if record._name == "res.partner":
+                    return record, record
+                return record, record["partner_id"] if "partner_id" in record._fields else None
+        partner = self._didww_partner_by_number(remote, company)
+        if partner:
+            return partner, partner
+        lead = self.env["crm.lead"].sudo().search([
+            ("phone_sanitized", "=", remote), ("company_id", "in", [False, company.id]),
+            ("active", "=", True), ("stage_id.is_won", "=", False),
+        ], order="create_date DESC", limit=1)
+        if lead:
+            return lead, lead.partner_id or None
+        # sudo: inbound texts are filed on any contact or lead of the company, whoever reads them
+        partner = self.env["res.partner"].sudo().create({
+            "name": remote, "phone": remote,
+            "country_id": self.env["didww.sms.number"]._country_from_number(remote).id,
+        })
+        return partner, partner

@@ -1,30 +1,47 @@
-import hashlib
 import json
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
-from markupsafe import Markup
 from psycopg2 import IntegrityError
-from psycopg2.errors import LockNotAvailable
+from psycopg2.errors import LockNotAvailable, SerializationFailure
 
 from odoo import api, fields, models
-from odoo.tools import mute_logger, plaintext2html
+from odoo.tools import SQL, mute_logger
 
-from ..tools.didww_webhook import InboundSms, StatusEvent, WebhookFormatError, parse_event
+from ..tools.didww_webhook import StatusEvent, WebhookFormatError, parse_event
+from .didww_sms_session import ConversationBusy
 
 _logger = logging.getLogger(__name__)
 
 STATUS_WAIT = timedelta(hours=1)  # a callback may beat the commit of the SMS it is about
-UNKNOWN_NUMBER = "unknown DIDWW number"  # result prefix the webhook answers with a 404
 KEEP_DAYS = 90  # processed events older than this are deleted by the autovacuum
+BATCH_SIZE = 50  # events per cron batch: one commit each, so a message is on its chatter within a batch
+MAX_ATTEMPTS = 50
+RETRY_DELAYS = (5, 30, 60, 300)  # seconds before retrying an event that waits or failed, then every 15 min
+
+# What storing a delivery came to; the webhook maps each code to its HTTP answer
+OUTCOME_QUEUED = "queued"  # stored and committed, processed by the cron right after
+OUTCOME_DUPLICATE = "duplicate"  # the same event was stored before
+OUTCOME_UNKNOWN_NUMBER = "unknown_number"  # stored, but the company has no such DIDWW number
+
+
+@dataclass
+class StoreOutcome:
+    code: str
+    event: object  # a didww.webhook.event recordset, empty for a duplicate a concurrent request stores
+    message: str = ""
 
 
 class DidwwWebhookEvent(models.Model):
-    """Every event DIDWW posted to a company's webhook, stored before it is processed.
+    """The inbox of a company's webhook: every event DIDWW posted, stored before anything else.
 
-    The unique ``(company_id, dedupe_key)`` makes a repeated delivery a no-op; events that could
-    not be processed yet (unknown message id, unknown number, an error) are kept and retried
-    by a cron, so nothing DIDWW delivered is ever lost.
+    Storing is all the webhook request does; the ``Process webhook events`` cron, triggered on
+    each store, processes them in batches out of the request (an inbound SMS is routed by its
+    conversation, :meth:`didww.sms.session._route_inbound`; a status updates its SMS). The unique
+    ``(company_id, dedupe_key)`` makes a repeated delivery a no-op; events that cannot be
+    processed yet (unknown message id, unknown number, an error) stay and are retried with a
+    backoff, so nothing DIDWW delivered is ever lost.
     """
 
     _name = "didww.webhook.event"
@@ -42,7 +59,10 @@ class DidwwWebhookEvent(models.Model):
         ("ignored", "Ignored"),
     ], default="pending", required=True, index=True, readonly=True)
     result = fields.Char(readonly=True)
-    attempts = fields.Integer(readonly=True)
+    attempts = fields.Integer(readonly=True, default=0)
+    next_attempt = fields.Datetime(
+        "Next attempt", readonly=True, default=fields.Datetime.now,
+        help="A waiting or failed event is processed again from then on.")
     remote_addr = fields.Char("From IP", readonly=True)
     sms_time = fields.Datetime("Sent at (DIDWW)", readonly=True, help="DIDWW's time of an inbound SMS (RFC 1123).")
     res_model = fields.Char("Document model", readonly=True)
@@ -52,6 +72,13 @@ class DidwwWebhookEvent(models.Model):
         ("company_dedupe_unique", "unique(company_id, dedupe_key)", "This DIDWW event was already received."),
     ]
 
+    def init(self):
+        # the cron's queue: waiting or failed events, oldest first
+        self.env.cr.execute("""
+            CREATE INDEX IF NOT EXISTS didww_webhook_event_todo_idx
+            ON didww_webhook_event (id) WHERE state IN ('pending', 'error')
+        """)
+
     @api.depends("kind", "dedupe_key")
     def _compute_display_name(self):
         labels = dict(self._fields["kind"].selection)
@@ -59,17 +86,21 @@ class DidwwWebhookEvent(models.Model):
             event.display_name = f"{labels.get(event.kind, '')} #{event.id}"
 
     # ------------------------------------------------------------
-    # Storing
+    # Storing (in the webhook request)
     # ------------------------------------------------------------
 
     @api.model
     def _store(self, company, params, remote_addr=None):
-        """Parse and store one delivery. Return ``(event, is_new)``.
+        """Parse and store one delivery, and wake the processing cron. Return a :class:`StoreOutcome`.
+
+        An inbound SMS to a number the company does not have is stored too (as an error, processed
+        again when DIDWW retries once the number exists), with the ``unknown_number`` code.
 
         :raises WebhookFormatError: the body is not a DIDWW event (nothing is stored).
         """
         event_data = parse_event(params)
         kind = "status" if isinstance(event_data, StatusEvent) else "inbound"
+        unknown = kind == "inbound" and not self.env["didww.sms.number"]._find_by_number(company, event_data.to)
         vals = {
             "company_id": company.id,
             "kind": kind,
@@ -78,44 +109,104 @@ class DidwwWebhookEvent(models.Model):
             "remote_addr": remote_addr,
             "sms_time": getattr(event_data, "time", None) or False,
         }
+        if unknown:
+            vals.update(state="error", result=self._unknown_number_text(event_data.to))
         try:
             with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
-                return self.create(vals), True
+                event = self.create(vals)
         except IntegrityError:
             # stored before; empty when a concurrent delivery of it committed after our snapshot
-            existing = self.search([("company_id", "=", company.id), ("dedupe_key", "=", vals["dedupe_key"])])
-            return existing, False
+            event = self.search([("company_id", "=", company.id), ("dedupe_key", "=", vals["dedupe_key"])])
+            if event and event.kind == "inbound" and event.state == "error":
+                if unknown:
+                    return StoreOutcome(OUTCOME_UNKNOWN_NUMBER, event, event.result)
+                # DIDWW retries a delivery that failed (e.g. to a number that exists now): again, now
+                event.write({"state": "pending", "next_attempt": fields.Datetime.now()})
+                self._wake_processing()
+                return StoreOutcome(OUTCOME_QUEUED, event)
+            return StoreOutcome(OUTCOME_DUPLICATE, event)
+        if unknown:
+            return StoreOutcome(OUTCOME_UNKNOWN_NUMBER, event, event.result)
+        self._wake_processing()
+        return StoreOutcome(OUTCOME_QUEUED, event)
+
+    def _unknown_number_text(self, to):
+        return self.env._("unknown DIDWW number %(number)s", number=to)
+
+    @api.model
+    def _wake_processing(self, at=None):
+        # sudo: the webhook runs as the public user; waking a cron is technical
+        cron_sudo = self.env.ref("didww_connector.ir_cron_didww_webhook_events", raise_if_not_found=False)
+        if cron_sudo:
+            cron_sudo.sudo()._trigger(at)
 
     # ------------------------------------------------------------
-    # Processing
+    # Processing (out of the request)
     # ------------------------------------------------------------
+
+    @api.model
+    def _cron_process_pending(self, batch_size=BATCH_SIZE):
+        """Process one batch of the events that are due, oldest first, and tell the cron how
+        many are left (Odoo runs it again at once, committing between batches).
+
+        The cron runs one instance at a time, so events are processed in the order they came,
+        one after the other: a sender's texts are posted in order, and a new sender gets one contact.
+        """
+        events = self._claim_due(batch_size)
+        events._process()
+        remaining = self._count_due() if len(events) == batch_size else 0
+        self.env["ir.cron"]._notify_progress(done=len(events), remaining=remaining)
+        return events
+
+    def _due_domain(self):
+        return [("state", "in", ("pending", "error")), ("attempts", "<", MAX_ATTEMPTS),
+                "|", ("next_attempt", "=", False), ("next_attempt", "<=", fields.Datetime.now())]
+
+    def _claim_due(self, limit):
+        """Due events, locked so that a manual 'Process again' never processes one twice."""
+        self.flush_model(["state", "attempts", "next_attempt"])
+        query = self._search(self._due_domain(), order="id", limit=limit)
+        self.env.cr.execute(SQL("%s FOR UPDATE SKIP LOCKED", query.select("id")))
+        return self.browse([row[0] for row in self.env.cr.fetchall()])
+
+    def _count_due(self):
+        return self.search_count(self._due_domain())
 
     def _process(self):
         """Process events; each in a savepoint so that one failure never loses another."""
+        now = fields.Datetime.now()
+        retry_at = []
         for event in self:
-            event.attempts += 1
+            attempts = event.attempts + 1
             try:
                 with self.env.cr.savepoint():
                     event_data = parse_event(json.loads(event.payload))
                     company_env = event.with_company(event.company_id)
                     if isinstance(event_data, StatusEvent):
-                        state, result = company_env._process_status(event_data)
+                        vals = company_env._process_status(event_data)
                     else:
-                        state, result = company_env._process_inbound(event_data)
+                        vals = company_env._process_inbound(event_data)
             except WebhookFormatError as exc:
-                state, result = "error", str(exc)
-            except LockNotAvailable:
-                if self.env.context.get("didww_webhook_request"):
-                    raise  # Odoo replays the whole request with a fresh snapshot
-                state, result = "pending", "another delivery from this sender was being processed"
-            except Exception as exc:  # kept, logged and retried by the cron: never lost
+                vals = {"state": "error", "result": str(exc)}
+            except ConversationBusy as exc:
+                vals = {"state": "pending", "result": str(exc)}
+            except (SerializationFailure, LockNotAvailable):
+                # e.g. a user texting this customer updated the conversation at the same moment
+                vals = {"state": "pending", "result": "concurrent update: processed again shortly"}
+            except Exception as exc:  # kept, logged and retried: never lost
                 _logger.exception("DIDWW webhook event %s could not be processed", event.id)
-                state, result = "error", f"{type(exc).__name__}: {exc}"[:250]
-            event.write({"state": state, "result": result})
+                vals = {"state": "error", "result": f"{type(exc).__name__}: {exc}"[:250]}
+            if vals["state"] in ("pending", "error"):
+                delay = RETRY_DELAYS[attempts - 1] if attempts <= len(RETRY_DELAYS) else 900
+                vals["next_attempt"] = now + timedelta(seconds=delay)
+                retry_at.append(vals["next_attempt"])
+            event.write(dict(vals, attempts=attempts))
+        if retry_at:
+            self._wake_processing(min(retry_at))
         return self
 
     def action_process(self):
-        """Button: process again events that wait or failed."""
+        """Button: process again events that wait or failed, now."""
         self.filtered(lambda event: event.state in ("pending", "error"))._process()
 
     def _process_status(self, status):
@@ -124,103 +215,26 @@ class DidwwWebhookEvent(models.Model):
             [("didww_message_id", "=", status.message_id), ("didww_company_id", "=", self.company_id.id)], limit=1)
         if not tracker_sudo:
             if fields.Datetime.now() - (self.create_date or fields.Datetime.now()) > STATUS_WAIT:
-                return "ignored", "no SMS with this DIDWW message id"
-            return "pending", "no SMS with this DIDWW message id yet"
+                return {"state": "ignored", "result": "no SMS with this DIDWW message id"}
+            return {"state": "pending", "result": "no SMS with this DIDWW message id yet"}
         outcome = tracker_sudo._didww_apply_status(status)
-        return "done", f"{status.kind} {status.status}: {outcome}"
+        return {"state": "done", "result": f"{status.kind} {status.status}: {outcome}"}
 
-    def _process_inbound(self, sms: InboundSms):
-        company = self.company_id
-        number = self.env["didww.sms.number"]._find_by_number(company, sms.to)
+    def _process_inbound(self, sms):
+        number = self.env["didww.sms.number"]._find_by_number(self.company_id, sms.to)
         if not number:
-            return "error", f"{UNKNOWN_NUMBER} {sms.to}"
-        remote = number._format_remote(sms.sender)
-        self._lock_sender(company, remote)
-
-        Session = self.env["didww.sms.session"]
-        session_sudo = Session._get_or_create(number, remote)
-        if not session_sudo:
-            return "pending", "the conversation is being created by another delivery"
-        record, partner = self._inbound_target(session_sudo, company, remote)
-        notify_users = session_sudo.user_id if session_sudo._is_sticky() else number._assigned_users()
-        notify_users = Session._didww_readers(record, notify_users)  # texting: no content to non-readers
-        session_sudo.write({"last_activity": fields.Datetime.now(), "res_model": record._name, "res_id": record.id})
-
-        when = fields.Datetime.to_string(sms.time) if sms.time else ""
-        body = Markup("<p><strong>{label}</strong> {sender} &rarr; {to}{when}</p>{text}").format(
-            label=self.env._("SMS received"), sender=remote, to=number.number,
-            when=Markup(" <small>({})</small>").format(when) if when else "",
-            text=plaintext2html(sms.text or ""),
-        )
-        # sudo: the webhook runs as the public user; the message is authored by the sender and
-        # posted as an internal note that notifies only the assigned users (a 'sms' message type
-        # would text the customer followers back)
-        message = record.sudo().with_context(mail_create_nosubscribe=True).message_post(
-            body=body,
-            author_id=partner.id if partner else False,
-            email_from=False if partner else remote,
-            message_type="comment",
-            subtype_xmlid="mail.mt_note",
-            partner_ids=notify_users.partner_id.ids,
-        )
-        session_sudo._didww_note_inbound(message, sms.text)  # texting: conversations list
-        session_sudo._didww_handle_opt_out(sms.text, record)  # texting: STOP / START keywords
-        self.write({"res_model": record._name, "res_id": record.id})
-        return "done", f"posted as message {message.id} on {record._name},{record.id} for {len(notify_users)} user(s)"
-
-    def _lock_sender(self, company, remote):
-        """Serialise deliveries from one sender, so that a new sender gets one contact.
-
-        Waiting for the lock would not be enough: this transaction's snapshot predates what the
-        holder commits (a new contact), so a busy lock raises PostgreSQL's own LockNotAvailable
-        instead. Odoo replays a webhook request that fails with it, with a fresh snapshot; the
-        retry cron does the same for events it processes.
-        """
-        key = self._sender_lock_key(company, remote)
-        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s)", [key])
-        if not self.env.cr.fetchone()[0]:
-            self.env.cr.execute("SET LOCAL lock_timeout = 1")
-            self.env.cr.execute("SELECT pg_advisory_xact_lock(%s)", [key])  # raises LockNotAvailable
-
-    @api.model
-    def _sender_lock_key(self, company, remote):
-        digest = hashlib.sha256(f"didww:{company.id}:{remote}".encode()).digest()
-        return int.from_bytes(digest[:8], "big", signed=True)
-
-    def _inbound_target(self, session_sudo, company, remote):
-        """(record, author partner): live sticky session's thread, else the contact, else an open lead,
-        else a new contact named after the number."""
-        if session_sudo._is_sticky():
-            record = self.env["sms.sms"].sudo()._didww_document(session_sudo.res_model, session_sudo.res_id)
-            if record:
-                if record._name == "res.partner":
-                    return record, record
-                return record, record["partner_id"] if "partner_id" in record._fields else None
-        Partner = self.env["res.partner"].sudo()
-        partner = self.env["didww.sms.session"]._didww_partner_by_number(remote, company)  # texting: Odoo's format
-        if partner:
-            return partner, partner
-        lead = self.env["crm.lead"].sudo().search([
-            ("phone_sanitized", "=", remote), ("company_id", "in", [False, company.id]),
-            ("active", "=", True), ("stage_id.is_won", "=", False),
-        ], order="create_date DESC", limit=1)
-        if lead:
-            return lead, lead.partner_id or None
-        partner = Partner.create({"name": remote, "phone": remote,
-                                  "country_id": self.env["didww.sms.number"]._country_from_number(remote).id})
-        return partner, partner
+            return {"state": "error", "result": self._unknown_number_text(sms.to)}
+        record, message, notified = self.env["didww.sms.session"]._route_inbound(number, sms)
+        return {
+            "state": "done", "res_model": record._name, "res_id": record.id,
+            "result": f"posted as message {message.id} on {record._name},{record.id} for {len(notified)} user(s)",
+        }
 
     @api.autovacuum
     def _gc_processed_events(self):
         """Processed and ignored events are kept for KEEP_DAYS for the record, then deleted."""
         self.search([("state", "in", ("done", "ignored")),
                      ("create_date", "<", fields.Datetime.now() - timedelta(days=KEEP_DAYS))]).unlink()
-
-    @api.model
-    def _cron_process_pending(self, limit=500):
-        """Retry the events that wait (callback before its SMS was committed) or failed."""
-        events = self.search([("state", "in", ("pending", "error")), ("attempts", "<", 50)], limit=limit, order="id")
-        events._process()
 
     # ------------------------------------------------------------
     # Display (the Webhook events screens)

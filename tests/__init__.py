@@ -18,3 +18,5 @@ from . import test_phone_matching
 from . import test_softphone_e2e
 from . import test_softphone_js
 from . import test_softphone
+from . import test_webhook_queue
+from . import test_webhook_fuzz

@@ -74,11 +74,19 @@ class DidwwHttpCase(DidwwMixin, HttpCase):
         company = company or self.company
         return f"/didww/webhook/{company.id}/{secret or company.didww_webhook_secret}"
 
-    def post_json(self, payload, url=None, content_type="application/json", method="POST"):
+    def post_json(self, payload, url=None, content_type="application/json", method="POST", process=True):
+        """Deliver ``payload`` to the webhook, then (``process``) run the processing cron's batch,
+        as the cron does right after the request commits."""
         data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         response = self.opener.request(method, self.base_url() + (url or self.webhook_url()), data=data,
                                        headers={"Content-Type": content_type}, timeout=30)
+        if process:
+            self.process_events()
         return response
+
+    def process_events(self):
+        """One run of the cron that processes stored webhook events."""
+        return self.env["didww.webhook.event"]._cron_process_pending()
 
     def status_callback(self, message_id, status="Success", code_id=None, kind="outbound_message_callbacks"):
         return {"data": {"type": kind, "id": message_id, "attributes": {

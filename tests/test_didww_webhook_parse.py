@@ -123,3 +123,8 @@ class TestDidwwWebhookParse(BaseCase):
         self.assertIsNone(salvage_template('{"to":"1","text":"a"b","data":"aGk="}'))
         self.assertIsNone(salvage_template('{"to":"1","from":"2","data":"%%%"'))
         self.assertIsNone(salvage_template("not json at all"))
+
+    def test_nul_characters_are_dropped_from_the_text_since_postgresql_cannot_store_them(self):
+        event = parse_event({"to": "19179056077", "from": "37041654321", "text": "a\x00b", "data": b64("c\x00d")})
+        self.assertEqual(event.text, "cd")
+        self.assertEqual(parse_event({"to": "19179056077", "from": "37041654321", "text": "a\x00b"}).text, "ab")

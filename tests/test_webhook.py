@@ -1,5 +1,9 @@
 import json
+from datetime import timedelta
 
+from freezegun import freeze_time
+
+from odoo import fields
 from odoo.tests import tagged
 
 from ..tools.didww_webhook import MAX_BODY_BYTES
@@ -91,13 +95,18 @@ class TestWebhookStatus(DidwwHttpCase):
 
     def test_callback_before_its_sms_is_kept_and_applied_later(self):
         response = self.post_json(self.status_callback("11111111-2222-3333-4444-555555555555", "Success"))
-        self.assertEqual(response.status_code, 202)
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(response.json()["status"], "queued")
         event = self.events()
-        self.assertEqual(event.state, "pending")
+        self.assertEqual((event.state, event.attempts), ("pending", 1))
+        self.assertGreater(event.next_attempt, fields.Datetime.now(), "retried a little later")
         # the SMS it is about gets committed a moment later
         _notification, tracker = self.send_one()
         tracker.didww_message_id = "11111111-2222-3333-4444-555555555555"
-        self.env["didww.webhook.event"]._cron_process_pending()
+        self.process_events()
+        self.assertEqual(event.state, "pending", "not due yet")
+        with freeze_time(fields.Datetime.now() + timedelta(seconds=10)):
+            self.process_events()
         self.assertEqual(event.state, "done")
         self.assertEqual(tracker.didww_status, "sent")
 
@@ -106,7 +115,9 @@ class TestWebhookStatus(DidwwHttpCase):
         company_b = self.env["res.company"].create({"name": "B Corp"})
         response = self.post_json(self.status_callback(tracker.didww_message_id, "Failed", code_id=4),
                                   url=self.webhook_url(company=company_b))
-        self.assertEqual(response.status_code, 202, "kept, waiting for an SMS of B with that id")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(self.env["didww.webhook.event"].browse(response.json()["event"]).state, "pending",
+                         "kept, waiting for an SMS of B with that id")
         self.assertEqual(notification.notification_status, "pending")
         self.assertEqual(tracker.didww_company_id, self.company)
 
@@ -162,7 +173,7 @@ class TestWebhookStatus(DidwwHttpCase):
         response = self.post_json(self.status_callback("abc"))
         self.assertEqual(response.status_code, 403)
         self.company.didww_webhook_allowed_ips = "46.19.209.214 127.0.0.0/8"
-        self.assertEqual(self.post_json(self.status_callback("abc")).status_code, 202)
+        self.assertEqual(self.post_json(self.status_callback("abc")).status_code, 200)
 
     def test_secrets_are_admin_only(self):
         user = self.user_sales

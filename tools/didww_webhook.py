@@ -161,6 +161,7 @@ def parse_inbound(params):
         if not text:
             raise WebhookFormatError("'data' is not base64 of UTF-8 text")
         notes.append("data is not valid base64: text was used")
+    text = text.replace("\x00", "")  # PostgreSQL text cannot hold NUL
     if len(text) > MAX_TEXT_CHARS:
         raise WebhookFormatError("the text is longer than 64 KB")
     raw_time = _text_field(params, "time").strip()

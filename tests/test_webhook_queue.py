@@ -1,0 +1,158 @@
+import base64
+import json
+from datetime import timedelta
+
+from freezegun import freeze_time
+
+from odoo import fields
+from odoo.tests import tagged
+
+from .common import DidwwHttpCase
+
+
+def inbound_payload(text, sender="37041654321", to="37041123456", uuid=None):
+    payload = {"to": to, "from": sender, "time": "Mon, 23 Nov 2026 07:30:00 GMT", "text": text,
+               "data": base64.b64encode(text.encode()).decode()}
+    if uuid:
+        payload["uuid"] = uuid
+    return payload
+
+
+@tagged("post_install", "-at_install")
+class TestWebhookQueue(DidwwHttpCase):
+    """The webhook stores and answers; the events cron processes out of the request."""
+
+    def received(self, record, text):
+        return record.message_ids.filtered(lambda message: text in (message.body or ""))
+
+    def cron(self):
+        return self.env.ref("didww_connector.ir_cron_didww_webhook_events")
+
+    def triggers(self):
+        return self.env["ir.cron.trigger"].search([("cron_id", "=", self.cron().id)])
+
+    def test_a_delivery_is_answered_once_stored_and_posted_by_the_cron(self):
+        triggers_before = self.triggers()
+        response = self.post_json(inbound_payload("stored first", uuid="q-1"), process=False)
+        self.assertEqual(response.status_code, 200, response.text)
+        event = self.env["didww.webhook.event"].browse(response.json()["event"])
+        self.assertEqual(response.json(), {"status": "queued", "event": event.id})
+        self.assertEqual((event.state, event.attempts), ("pending", 0))
+        self.assertFalse(self.received(self.partner, "stored first"), "not processed in the request")
+        self.assertEqual(len(self.triggers() - triggers_before), 1, "the cron is woken up")
+        self.process_events()
+        self.assertEqual((event.state, event.attempts, event.res_id), ("done", 1, self.partner.id))
+        self.assertEqual(len(self.received(self.partner, "stored first")), 1)
+
+    def test_repeated_delivery_before_and_after_processing_is_posted_once(self):
+        payload = inbound_payload("exactly once", uuid="q-2")
+        first = self.post_json(payload, process=False)
+        second = self.post_json(payload, process=False)
+        self.assertEqual((first.status_code, second.status_code), (200, 200))
+        self.assertEqual(second.json(), {"status": "duplicate", "event": first.json()["event"]})
+        self.process_events()
+        self.process_events()
+        third = self.post_json(payload)
+        self.assertEqual(third.json()["status"], "duplicate")
+        self.assertEqual(len(self.received(self.partner, "exactly once")), 1)
+        self.assertEqual(self.env["didww.webhook.event"].browse(first.json()["event"]).attempts, 1)
+
+    def test_one_batch_posts_a_senders_texts_in_order_on_one_new_contact(self):
+        for index in range(3):
+            self.post_json(inbound_payload(f"text {index}", sender="37067777777", uuid=f"q-3-{index}"),
+                           process=False)
+        self.post_json(inbound_payload("other sender", sender="37067777778", uuid="q-3-x"), process=False)
+        events = self.process_events()
+        self.assertEqual(events.mapped("state"), ["done"] * 4)
+        partner = self.env["res.partner"].search([("phone_sanitized", "=", "+37067777777")])
+        self.assertEqual(len(partner), 1, "a new sender gets one contact")
+        texts = [body for body in partner.message_ids.sorted("id").mapped("body") if "text " in body]
+        self.assertEqual([f"text {index}" in body for index, body in enumerate(texts)], [True] * 3)
+
+    def test_a_batch_reports_what_is_left_and_the_cron_runs_again(self):
+        for index in range(5):
+            self.post_json(inbound_payload(f"batch {index}", uuid=f"q-4-{index}"), process=False)
+        cron, progress = self.cron()._add_progress()
+        Event = self.env["didww.webhook.event"].with_context(ir_cron_progress_id=progress.id)
+        self.assertEqual(len(Event._cron_process_pending(batch_size=2)), 2)
+        self.assertEqual((progress.done, progress.remaining), (2, 3))
+        Event._cron_process_pending(batch_size=10)
+        self.assertEqual((progress.done, progress.remaining), (3, 0))
+        self.assertEqual(len(self.partner.message_ids.filtered(lambda m: "batch " in (m.body or ""))), 5)
+        self.assertTrue(cron)
+
+    def test_unknown_number_is_404_stored_without_waking_the_cron_then_queued_when_it_exists(self):
+        triggers_before = self.triggers()
+        payload = inbound_payload("to a number added later", to="37052222223", uuid="q-5")
+        response = self.post_json(payload, process=False)
+        self.assertEqual(response.status_code, 404)
+        event = self.env["didww.webhook.event"].browse(response.json()["event"])
+        self.assertEqual(response.json(), {"status": "unknown_number", "event": event.id,
+                                           "error": "unknown DIDWW number 37052222223"})
+        self.assertEqual(event.state, "error")
+        self.assertFalse(self.triggers() - triggers_before)
+        self.assertEqual(self.post_json(payload).status_code, 404, "DIDWW retries: still unknown")
+        self.env["didww.sms.number"].create({"number": "+37052222223", "all_users": True})
+        response = self.post_json(payload)
+        self.assertEqual(response.json(), {"status": "queued", "event": event.id})
+        self.assertEqual(event.state, "done")
+        self.assertEqual(len(self.received(self.partner, "to a number added later")), 1)
+
+    def test_a_failing_event_is_retried_with_a_backoff_and_given_up_after_50_attempts(self):
+        response = self.post_json(inbound_payload("will break", uuid="q-6"), process=False)
+        event = self.env["didww.webhook.event"].browse(response.json()["event"])
+        event.write({"payload": json.dumps({"to": "37041123456", "from": "not a number"})})  # damaged
+        now = fields.Datetime.now()
+        self.process_events()
+        self.assertEqual((event.state, event.attempts, event.result), ("error", 1, "'from' is not a phone number"))
+        self.assertEqual(event.next_attempt, now + timedelta(seconds=5))
+        self.process_events()
+        self.assertEqual(event.attempts, 1, "not due yet")
+        delays = []
+        for _attempt in range(60):
+            with freeze_time(event.next_attempt):
+                before = event.next_attempt
+                self.process_events()
+                delays.append((event.next_attempt - before).total_seconds())
+        self.assertEqual(event.attempts, 50)
+        self.assertEqual(delays[:4], [30, 60, 300, 900])
+        self.assertEqual(event.state, "error", "kept for a person to look at")
+        # the button still processes it, now
+        event.write({"payload": json.dumps(inbound_payload("repaired", uuid="q-6"))})
+        event.action_process()
+        self.assertEqual(event.state, "done")
+
+    def test_status_callbacks_go_through_the_same_queue(self):
+        message = self.partner.with_user(self.user_sales)._message_sms("Status please")
+        tracker = message.sudo().notification_ids.sms_tracker_ids
+        response = self.post_json(self.status_callback(tracker.didww_message_id, "DELIVERED", kind="dlr_event"),
+                                  process=False)
+        self.assertEqual(response.json()["status"], "queued")
+        self.assertNotEqual(tracker.didww_status, "delivered")
+        self.process_events()
+        self.assertEqual(tracker.didww_status, "delivered")
+
+    def test_a_batch_cut_short_before_its_commit_is_processed_again_and_posted_once(self):
+        """The short version of dev/faults_inbound.py: the worker dies (here: the transaction is
+        rolled back) after posting but before committing; the events stay queued."""
+        responses = [self.post_json(inbound_payload(f"crash {index}", sender="37067777779", uuid=f"q-8-{index}"),
+                                    process=False) for index in range(3)]
+        events = self.env["didww.webhook.event"].browse([response.json()["event"] for response in responses])
+
+        class WorkerDied(Exception):
+            pass
+
+        with self.assertRaises(WorkerDied), self.env.cr.savepoint():
+            self.process_events()
+            self.assertEqual(events.mapped("state"), ["done"] * 3)
+            raise WorkerDied
+        self.env.invalidate_all()
+        self.assertEqual(events.mapped("state"), ["pending"] * 3)
+        self.assertFalse(self.env["res.partner"].search([("phone_sanitized", "=", "+37067777779")]))
+        # DIDWW retries meanwhile: still one event each
+        self.assertEqual(self.post_json(inbound_payload("crash 0", sender="37067777779", uuid="q-8-0"),
+                                        process=False).json()["status"], "duplicate")
+        self.process_events()
+        partner = self.env["res.partner"].search([("phone_sanitized", "=", "+37067777779")])
+        self.assertEqual(len(partner), 1)
+        self.assertEqual(len(partner.message_ids.filtered(lambda m: "crash " in (m.body or ""))), 3)
