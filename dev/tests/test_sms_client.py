@@ -119,3 +119,43 @@ def test_rate_limiter_spaces_requests():
         limiter.acquire()
     # 2 from the burst, then one every 0.1 s
     assert sum(slept) == pytest.approx(0.4)
+
+
+def test_network_errors_say_what_happened():
+    refused = DidwwSmsClient("http://127.0.0.1:9", "u", "p", timeout=0.5)
+    with refused, pytest.raises(didww_http.DidwwNetworkError) as caught:
+        refused.send("+37041123456", "+37041654321", "x")
+    assert (caught.value.kind, caught.value.transient) == ("refused", True)
+    assert "refused" in str(caught.value)
+    unresolvable = DidwwSmsClient("http://sms-out.didww.invalid", "u", "p", timeout=2)
+    with unresolvable, pytest.raises(didww_http.DidwwNetworkError) as caught:
+        unresolvable.send("+37041123456", "+37041654321", "x")
+    assert (caught.value.kind, caught.value.transient) == ("dns", False)
+
+
+def test_tls_failure_is_not_transient(fake):
+    client = DidwwSmsClient(fake.url.replace("http://", "https://"), fake.username, fake.password, timeout=2)
+    with client, pytest.raises(didww_http.DidwwNetworkError) as caught:
+        client.send("+37041123456", "+37041654321", "x")
+    assert (caught.value.kind, caught.value.transient) == ("tls", False)
+
+
+def test_timeout_and_dropped_connection_kinds(fake):
+    fake.script("/outbound_messages", delay=1.0, status=201)
+    fake.script("/outbound_messages", drop=True)
+    with DidwwSmsClient(fake.url, fake.username, fake.password, timeout=0.3) as client:
+        kinds = []
+        for _ in range(2):
+            with pytest.raises(didww_http.DidwwNetworkError) as caught:
+                client.send("+37041123456", "+37041654321", "x")
+            kinds.append(caught.value.kind)
+    assert kinds == ["timeout", "dropped"]
+
+
+def test_submit_keeps_requests_in_flight_on_a_persistent_pool(fake):
+    fake.response_delay = 0.05
+    with DidwwSmsClient(fake.url, fake.username, fake.password, rate=1000, max_workers=8) as client:
+        futures = [client.submit("+37041123456", f"+3706{i:07d}", "x") for i in range(16)]
+        results = [future.result() for future in futures]
+    assert all(message_id and error is None for message_id, error in results)
+    assert fake.max_in_flight == 8
