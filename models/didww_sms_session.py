@@ -102,8 +102,9 @@ class DidwwSmsSession(models.Model):
                 with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
                     created = self.sudo().create(missing)
             except IntegrityError:  # another transaction started one of them: one by one
-                created = self.sudo().concat(*(self._get_or_create(self.env["didww.sms.number"].browse(vals["number_id"]),
-                                                                   vals["remote_number"]) for vals in missing))
+                Number = self.env["didww.sms.number"]
+                created = self.sudo().concat(*(
+                    self._get_or_create(Number.browse(vals["number_id"]), vals["remote_number"]) for vals in missing))
             by_key.update({(session.number_id.id, session.remote_number): session for session in created})
         rows = []
         for key, (user, record) in last.items():

@@ -258,7 +258,7 @@ class SmsSms(models.Model):
         """Record DIDWW's answers to one chunk, in a few queries whatever its size; return the
         times of the retries it scheduled."""
         sent, retry, failed = [], {}, {}
-        for (sms, source, destination), future in zip(chunk, futures):
+        for (sms, source, destination), future in zip(chunk, futures, strict=True):
             message_id, error = future.result()
             if message_id:
                 sent.append((sms, message_id, source, destination))
@@ -350,6 +350,7 @@ class SmsSms(models.Model):
         the URL. Return the times of the attempts scheduled."""
         retry_at = []
         now = fields.Datetime.now()
+        backoff = self._didww_backoff()
         for sms in self:
             error = errors[sms.id]
             attempts = sms.didww_attempts + 1
@@ -361,7 +362,7 @@ class SmsSms(models.Model):
                     "DIDWW could not be reached after %(attempts)s attempts: %(error)s",
                     attempts=attempts, error=str(error)), unlink_failed)
                 continue
-            delay = BACKOFF_SECONDS[min(attempts - 1, len(BACKOFF_SECONDS) - 1)]
+            delay = backoff[min(attempts - 1, len(backoff) - 1)]
             if error.retry_after:
                 delay = max(delay, min(error.retry_after, 3600))
             next_attempt = now + timedelta(seconds=delay)
@@ -381,6 +382,17 @@ class SmsSms(models.Model):
             ).write({"notification_status": "ready", "failure_reason": reason})
             retry_at.append(next_attempt)
         return retry_at
+
+    @api.model
+    def _didww_backoff(self):
+        """Seconds before each retry: system parameter ``didww_connector.retry_backoff`` (comma
+        separated, e.g. ``1,2,3,4,5`` for the fault scripts), else :data:`BACKOFF_SECONDS`."""
+        value = self.env["ir.config_parameter"].sudo().get_param("didww_connector.retry_backoff")
+        try:
+            backoff = tuple(max(0.0, float(part)) for part in value.split(",")) if value else ()
+        except ValueError:
+            backoff = ()
+        return backoff or BACKOFF_SECONDS
 
     def _didww_fail(self, failure_type, reason, unlink_failed=False):
         _logger.info("SMS %s not sent through DIDWW: %s", self.ids, reason)

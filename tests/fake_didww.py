@@ -32,6 +32,14 @@ def jsonapi_error(status, title, detail):
     return {"errors": [{"title": title, "detail": detail, "code": str(status), "status": str(status)}]}
 
 
+class _Server(ThreadingHTTPServer):
+    """One thread per connection, and a listen backlog for dozens of clients connecting at once
+    (the default of 5 makes the sixth simultaneous connection wait for a SYN retransmission)."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+
 class FakeDidww:
     def __init__(self, username="trunk-user", password="trunk-pass", api_key="API-KEY-1"):
         self.username, self.password, self.api_key = username, password, api_key
@@ -44,8 +52,8 @@ class FakeDidww:
         self.max_in_flight = 0
         self.response_delay = 0.0
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self.server.daemon_threads = True
+        self.fault = None  # optional callable(path) -> an answer as in script(), or None (fault scripts)
+        self.server = _Server(("127.0.0.1", 0), self._handler_class())
         self.thread = threading.Thread(target=self.server.serve_forever, name="fake-didww", daemon=True)
 
     @property
@@ -132,7 +140,7 @@ class FakeDidww:
                     fake.requests.append(record)
                 if fake.response_delay:
                     time.sleep(fake.response_delay)
-                answer = fake._take_script(parts.path)
+                answer = fake._take_script(parts.path) or (fake.fault(parts.path) if fake.fault else None)
                 if answer:
                     if answer["delay"]:
                         time.sleep(answer["delay"])
