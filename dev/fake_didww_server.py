@@ -16,43 +16,14 @@ JSON line on stdout:
 
 import json
 import sys
-import threading
-import time
 
 from addon_tools import load_fake
 
 
-class FaultSchedule:
-    def __init__(self):
-        self.kind, self.until, self.retry_after, self.hang = None, 0.0, 1, 3.0
-        self.lock = threading.Lock()
-
-    def set(self, kind, seconds, retry_after=1, hang=3.0):
-        with self.lock:
-            self.kind, self.until = kind, time.monotonic() + float(seconds or 0)
-            self.retry_after, self.hang = retry_after, float(hang)
-
-    def __call__(self, path):
-        if path != "/outbound_messages" or time.monotonic() >= self.until:
-            return None
-        answer = {"status": None, "body": None, "delay": 0.0, "drop": False, "headers": {}, "skip": 0}
-        if self.kind == "5xx":
-            answer.update(status=503, body={"errors": [{"title": "Service Unavailable", "detail": "maintenance"}]})
-        elif self.kind == "429":
-            answer.update(status=429, body={"errors": [{"title": "Too Many Requests", "detail": "slow down"}]},
-                          headers={"Retry-After": str(self.retry_after)})
-        elif self.kind == "timeout":
-            answer.update(delay=self.hang, drop=True)
-        elif self.kind == "drop":
-            answer.update(drop=True)
-        else:
-            return None
-        return answer
-
-
 def main():
-    fake = load_fake().FakeDidww().start()
-    schedule = FaultSchedule()
+    fake_module = load_fake()
+    fake = fake_module.FakeDidww().start()
+    schedule = fake_module.FaultSchedule()
     fake.fault = schedule
     print("URL " + fake.url, flush=True)
     for line in sys.stdin:

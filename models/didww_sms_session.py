@@ -118,13 +118,14 @@ class DidwwSmsSession(models.Model):
             return
         self.flush_model()
         self.env.cr.execute(SQL(
-            "UPDATE didww_sms_session s SET last_activity = now() at time zone 'UTC', "
-            "last_outbound = now() at time zone 'UTC', user_id = COALESCE(v.user_id::int, s.user_id), "
+            "UPDATE didww_sms_session s SET last_activity = %(now)s, last_outbound = %(now)s, "
+            "user_id = COALESCE(v.user_id::int, s.user_id), "
             "res_model = COALESCE(v.res_model::varchar, s.res_model), res_id = COALESCE(v.res_id::int, s.res_id), "
-            "write_date = now() at time zone 'UTC', write_uid = %s "
-            "FROM (VALUES %s) AS v(id, user_id, res_model, res_id) WHERE s.id = v.id",
-            self.env.uid, SQL(", ").join(rows)))
-        self.invalidate_model(["last_activity", "last_outbound", "user_id", "res_model", "res_id"])
+            "write_date = %(now)s, write_uid = %(uid)s "
+            "FROM (VALUES %(rows)s) AS v(id, user_id, res_model, res_id) WHERE s.id = v.id",
+            now=fields.Datetime.now(), uid=self.env.uid, rows=SQL(", ").join(rows)))
+        self.invalidate_model(["last_activity", "last_outbound", "user_id", "res_model", "res_id", "live_until",
+                               "sticky_until"])
 
     @api.model
     def _touch_outbound(self, number, remote_number, user, record=None):

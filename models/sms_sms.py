@@ -250,8 +250,8 @@ class SmsSms(models.Model):
 
     def _didww_mark_processing(self, sms_list):
         self.env.cr.execute(SQL(
-            "UPDATE sms_sms SET state = 'process', write_date = now() at time zone 'UTC', write_uid = %s "
-            "WHERE id IN %s", self.env.uid, tuple(sms.id for sms in sms_list)))
+            "UPDATE sms_sms SET state = 'process', write_date = %s, write_uid = %s WHERE id IN %s",
+            fields.Datetime.now(), self.env.uid, tuple(sms.id for sms in sms_list)))
         self.browse(sms.id for sms in sms_list).invalidate_recordset(["state", "write_date", "write_uid"])
 
     def _didww_record_chunk(self, chunk, futures, unlink_sent, unlink_failed):
@@ -304,10 +304,11 @@ class SmsSms(models.Model):
         if tracker_by_uuid:
             self.env.cr.execute(SQL(
                 "UPDATE sms_tracker t SET didww_message_id = v.message_id, didww_company_id = v.company_id, "
-                "didww_status = 'accepted', didww_failure_reason = NULL, write_date = now() at time zone 'UTC' "
+                "didww_status = 'accepted', didww_failure_reason = NULL, write_date = %s "
                 "FROM (VALUES %s) AS v(id, message_id, company_id) WHERE t.id = v.id",
-                SQL(", ").join(SQL("(%s, %s, %s)", tracker_by_uuid[sms.uuid].id, message_id, sms.didww_company_id.id)
-                               for sms, message_id, *_rest in sent if sms.uuid in tracker_by_uuid)))
+                fields.Datetime.now(), SQL(", ").join(
+                    SQL("(%s, %s, %s)", tracker_by_uuid[sms.uuid].id, message_id, sms.didww_company_id.id)
+                    for sms, message_id, *_rest in sent if sms.uuid in tracker_by_uuid)))
             trackers.invalidate_recordset(["didww_message_id", "didww_company_id", "didww_status",
                                            "didww_failure_reason"])
             trackers.with_context(sms_skip_msg_notification=True)._action_update_from_sms_state("pending")
@@ -315,9 +316,9 @@ class SmsSms(models.Model):
         self.env.cr.execute(SQL(
             "UPDATE sms_sms s SET state = 'pending', failure_type = NULL, didww_failure_reason = NULL, "
             "didww_error_kind = NULL, didww_next_attempt = NULL, didww_message_id = v.message_id, "
-            "didww_source = v.source, to_delete = %s, write_date = now() at time zone 'UTC', write_uid = %s "
+            "didww_source = v.source, to_delete = %s, write_date = %s, write_uid = %s "
             "FROM (VALUES %s) AS v(id, message_id, source) WHERE s.id = v.id",
-            bool(unlink_sent), self.env.uid,
+            bool(unlink_sent), fields.Datetime.now(), self.env.uid,
             SQL(", ").join(SQL("(%s, %s, %s)", sms.id, message_id, source.number)
                            for sms, message_id, source, _destination in sent)))
         sms_all.invalidate_recordset(["state", "failure_type", "didww_failure_reason", "didww_error_kind",

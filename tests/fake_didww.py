@@ -283,3 +283,78 @@ def serve_websocket_once(answer="sip", tls=None):
 
     threading.Thread(target=serve, name="fake-websocket", daemon=True).start()
     return server.getsockname()[1]
+
+
+class FaultSchedule:
+    """A :attr:`FakeDidww.fault` that breaks outbound requests for a while: ``set(kind, seconds)``
+    with kind ``5xx`` (503), ``429`` (with ``Retry-After``), ``timeout`` (no answer for ``hang``
+    seconds, then the connection dropped: the SMS is not taken) or ``drop``."""
+
+    def __init__(self):
+        self.kind, self.until, self.retry_after, self.hang = None, 0.0, 1, 3.0
+        self.lock = threading.Lock()
+
+    def set(self, kind, seconds, retry_after=1, hang=3.0):
+        with self.lock:
+            self.kind, self.until = kind, time.monotonic() + float(seconds or 0)
+            self.retry_after, self.hang = retry_after, float(hang)
+
+    def __call__(self, path):
+        if path != "/outbound_messages" or time.monotonic() >= self.until:
+            return None
+        answer = {"status": None, "body": None, "delay": 0.0, "drop": False, "headers": {}, "skip": 0}
+        if self.kind == "5xx":
+            answer.update(status=503, body={"errors": [{"title": "Service Unavailable", "detail": "maintenance"}]})
+        elif self.kind == "429":
+            answer.update(status=429, body={"errors": [{"title": "Too Many Requests", "detail": "slow down"}]},
+                          headers={"Retry-After": str(self.retry_after)})
+        elif self.kind == "timeout":
+            answer.update(delay=self.hang, drop=True)
+        elif self.kind == "drop":
+            answer.update(drop=True)
+        else:
+            return None
+        return answer
+
+
+def reconcile(accepted, odoo_sms, interrupted_marker="may or may not"):
+    """Compare what DIDWW accepted with what Odoo shows, after a fault; return ``(problems, summary)``.
+
+    :param accepted: ``[(message id, destination digits)]`` DIDWW answered 201 to.
+    :param odoo_sms: ``[{"destination", "state", "message_id", "reason"}]`` for every SMS of the run.
+    Every SMS must end sent exactly once (Odoo's message id is one DIDWW accepted, for that
+    destination) or failed with a reason; nothing stays queued; DIDWW accepted nothing twice and
+    nothing Odoo does not know about, except SMS that Odoo shows as interrupted ("may or may not
+    have received"), which a person is told to check.
+    """
+    problems = []
+    accepted_ids = {}
+    received = {}
+    for message_id, destination in accepted:
+        accepted_ids[message_id] = destination
+        received[destination] = received.get(destination, 0) + 1
+    problems += [f"DIDWW received {count} SMS for {destination}" for destination, count in received.items()
+                 if count > 1]
+    known_ids, interrupted_destinations = set(), set()
+    summary = {"sent": 0, "failed": 0, "interrupted": 0, "queued": 0}
+    for sms in odoo_sms:
+        if sms["state"] in ("pending", "sent"):
+            summary["sent"] += 1
+            if accepted_ids.get(sms["message_id"]) != sms["destination"]:
+                problems.append(f"Odoo shows {sms['destination']} sent as {sms['message_id']}, unknown to DIDWW")
+            known_ids.add(sms["message_id"])
+        elif sms["state"] == "error":
+            summary["failed"] += 1
+            if not (sms["reason"] or "").strip():
+                problems.append(f"SMS to {sms['destination']} failed without a reason")
+            if interrupted_marker in (sms["reason"] or ""):
+                summary["interrupted"] += 1
+                interrupted_destinations.add(sms["destination"])
+        else:
+            summary["queued"] += 1
+            problems.append(f"SMS to {sms['destination']} still {sms['state']}")
+    for message_id, destination in accepted_ids.items():
+        if message_id not in known_ids and destination not in interrupted_destinations:
+            problems.append(f"DIDWW accepted {message_id} for {destination}; Odoo does not show it")
+    summary["accepted"] = len(accepted_ids)
+    return problems, summary
