@@ -119,6 +119,14 @@ class SmsSms(models.Model):
             # the company recorded when the SMS was created (the queue cron runs as OdooBot)
             return self.didww_company_id[:1] or super()._get_sms_company()
 
+    def _split_batch(self):
+        # DIDWW SMS commit chunk by chunk on their own (see _didww_send_company): one batch keeps
+        # DIDWW's requests flowing instead of draining the pipeline every sms.session.batch.size
+        if self and len(self._didww_filter()) == len(self):
+            yield self.ids
+        else:
+            yield from super()._split_batch()
+
     def _didww_filter(self):
         """The SMS of ``self`` that leave through DIDWW."""
         return self.filtered(lambda sms: sms.didww_company_id.didww_sms_active)
@@ -224,13 +232,16 @@ class SmsSms(models.Model):
                 raise
             self._didww_fail("sms_acc", str(exc), unlink_failed)
             return
-        routed = self._didww_route(company, unlink_failed)
         commit = self.env.context.get("didww_auto_commit") and not getattr(threading.current_thread(), "testing", False)
-        chunk_size = max(CHUNK_SIZE, 4 * client.max_workers)
+        chunk_size = max(CHUNK_SIZE, 8 * client.max_workers)  # eight rounds of requests per chunk
         retry_at = []
         in_flight = deque()  # (chunk, futures), at most two chunks
         with client:
-            for chunk in split_every(chunk_size, routed):
+            for chunk_ids in split_every(chunk_size, self.ids):
+                # routed here, chunk by chunk, while the previous chunk's requests are in flight
+                chunk = self.browse(chunk_ids)._didww_route(company, unlink_failed)
+                if not chunk:
+                    continue
                 if commit:
                     self._didww_mark_processing([sms for sms, _source, _destination in chunk])
                     self.env.cr.commit()  # pylint: disable=invalid-commit
