@@ -18,6 +18,7 @@ import os
 import re
 import socket
 import ssl
+import sys
 import threading
 import time
 import uuid
@@ -38,6 +39,10 @@ class _Server(ThreadingHTTPServer):
 
     daemon_threads = True
     request_queue_size = 128
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):  # a client gone
+            super().handle_error(request, client_address)
 
 
 class FakeDidww:
