@@ -42,6 +42,7 @@ def main():
                           "sent": [[sent["id"], sent["destination"]] for sent in fake.sent]}
         elif cmd == "reset":
             latency = fake.response_delay
+            schedule.set(None, 0)
             fake.reset()
             fake.response_delay = latency
         elif cmd == "quit":

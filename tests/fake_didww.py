@@ -296,17 +296,23 @@ class FaultSchedule:
     seconds, then the connection dropped: the SMS is not taken) or ``drop``."""
 
     def __init__(self):
-        self.kind, self.until, self.retry_after, self.hang = None, 0.0, 1, 3.0
+        self.kind, self.seconds, self.until, self.retry_after, self.hang = None, 0.0, None, 1, 3.0
         self.lock = threading.Lock()
 
     def set(self, kind, seconds, retry_after=1, hang=3.0):
+        """Break the next requests for ``seconds``, counted from the first of them."""
         with self.lock:
-            self.kind, self.until = kind, time.monotonic() + float(seconds or 0)
+            self.kind, self.seconds, self.until = kind, float(seconds or 0), None
             self.retry_after, self.hang = retry_after, float(hang)
 
     def __call__(self, path):
-        if path != "/outbound_messages" or time.monotonic() >= self.until:
+        if path != "/outbound_messages" or not self.kind:
             return None
+        with self.lock:
+            if self.until is None:
+                self.until = time.monotonic() + self.seconds
+            if time.monotonic() >= self.until:
+                return None
         answer = {"status": None, "body": None, "delay": 0.0, "drop": False, "headers": {}, "skip": 0}
         if self.kind == "5xx":
             answer.update(status=503, body={"errors": [{"title": "Service Unavailable", "detail": "maintenance"}]})
