@@ -42,7 +42,8 @@ class _Server(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address):
         if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):  # a client gone
-            super().handle_error(request, client_address)
+            return super().handle_error(request, client_address)
+        return None
 
 
 class FakeDidww:

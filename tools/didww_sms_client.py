@@ -126,4 +126,4 @@ class DidwwSmsClient(TransportClient):
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True)
-        super().close()
+        return super().close()
