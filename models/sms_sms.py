@@ -171,6 +171,8 @@ class SmsSms(models.Model):
 
         ``FOR UPDATE SKIP LOCKED`` keeps a cron run and a manual send from sending the same SMS.
         """
+        if not self:
+            return self
         self.flush_model(["state", "to_delete", "didww_next_attempt"])
         self.env.cr.execute(SQL(
             "SELECT id FROM sms_sms WHERE id IN %s AND state = 'outgoing' AND to_delete IS NOT TRUE "
@@ -238,8 +240,13 @@ class SmsSms(models.Model):
         in_flight = deque()  # (chunk, futures), at most two chunks
         with client:
             for chunk_ids in split_every(chunk_size, self.ids):
+                records = self.browse(chunk_ids)
+                if commit:
+                    # the first commit released the batch's row locks: lock this chunk again, so
+                    # that SMS another run took meanwhile are skipped, not sent twice
+                    records = records._didww_lock_ready()
                 # routed here, chunk by chunk, while the previous chunk's requests are in flight
-                chunk = self.browse(chunk_ids)._didww_route(company, unlink_failed)
+                chunk = records._didww_route(company, unlink_failed)
                 if not chunk:
                     continue
                 if commit:
