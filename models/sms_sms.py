@@ -116,8 +116,8 @@ class SmsSms(models.Model):
                 yield from super(SmsSms, self - didww_sms)._split_by_api()
 
         def _get_sms_company(self):
-            # the company recorded when the SMS was created (the queue cron runs as OdooBot)
-            return self.didww_company_id[:1] or super()._get_sms_company()
+            # a DIDWW SMS belongs to the company recorded at its creation (the cron runs as OdooBot)
+            return self._didww_filter().didww_company_id[:1] or super()._get_sms_company()
 
     def _split_batch(self):
         # DIDWW SMS commit chunk by chunk on their own (see _didww_send_company): one batch keeps
