@@ -1,62 +1,32 @@
 #!/usr/bin/env python3
 """Throughput of the outbound SMS path against a fake DIDWW on 127.0.0.1 (figures, not a test).
 
-    python3 dev/bench.py [--messages 200] [--latency 0.05]          # the protocol client alone
-    python3 dev/bench.py --odoo [--messages 200] [--latency 0.05]   # plus Odoo's queue, end to end
+    python3 dev/bench.py [--messages 1000] [--latency 0.05]         # the protocol client alone
+    python3 dev/bench.py --odoo [--messages 1000] [--big 10000]     # plus Odoo's queue, end to end
     python3 dev/bench.py --inbound [--inbound-seconds 60] [--inbound-rate 50] [--burst 1000]
                                                                     # the inbound webhook (see bench_inbound.py)
 
 DIDWW answers each request after ``--latency`` seconds (a realistic round trip); the client
-sends the same batch one by one and then with 2, 4 and 8 requests in flight, as the Odoo
+sends the same batch one by one and then with 4, 8 and 16 requests in flight, as the Odoo
 queue does (``Parallel SMS requests`` in the settings). With ``--odoo`` the addon is installed on
-a throwaway database (found like ``dev/didww.py test`` does) and a mass SMS to that many contacts
-is sent through ``sms.sms._send``: seconds and SQL queries. Only loopback traffic, bounded in count.
+a throwaway database (found like ``dev/didww.py test`` does) and mass SMS are queued by the
+composer and sent by the queue (see ``bench_outbound.py``). Only loopback traffic, bounded in count.
 """
 
 import argparse
-import json
 import os
-import subprocess
 import time
 
 import bench_inbound
+import bench_outbound
 import didww as runner
 from addon_tools import load_fake, load_tools
-
-ODOO_BENCH = """
-import json, sys, time
-sys.path.insert(0, {dev!r})
-from addon_tools import load_fake
-fake = load_fake().FakeDidww().start()
-fake.response_delay = {latency!r}
-with odoo.registry(config['db_name']).cursor() as cr:
-    env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {{}})
-    env.company.write({{
-        "didww_sms_active": True, "didww_sms_username": fake.username, "didww_sms_password": fake.password,
-        "didww_sms_api_url": fake.url, "didww_sms_rate_limit": 1000, "didww_sms_max_workers": {workers!r},
-        "country_id": env.ref("base.lt").id}})
-    for i in range(5):
-        env["didww.sms.number"].create({{"number": f"+3705200000{{i}}", "all_users": True}})
-    partners = env["res.partner"].create([{{"name": f"B{{i}}", "mobile": f"+3706{{i:07d}}"}}
-                                          for i in range({messages!r})])
-    composer = env["sms.composer"].with_context(default_res_model="res.partner", default_res_ids=partners.ids,
-                                                default_composition_mode="mass")
-    composer.create({{"body": "Hi {{{{ object.name }}}}"}}).action_send_sms()
-    env.flush_all()
-    queries = cr.sql_log_count
-    start = time.perf_counter()
-    env["sms.sms"].search([("state", "=", "outgoing")])._send()
-    env.flush_all()
-    print("BENCH " + json.dumps({{"seconds": time.perf_counter() - start, "queries": cr.sql_log_count - queries,
-                                   "sent": len(fake.sent)}}))
-    cr.rollback()
-fake.stop()
-"""
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--messages", type=int, default=200)
+    bench_outbound.add_arguments(parser)
+    parser.add_argument("--messages", type=int, default=1000)
     parser.add_argument("--latency", type=float, default=0.05, help="seconds DIDWW takes to answer")
     parser.add_argument("--odoo", action="store_true", help="also measure Odoo's queue on a throwaway database")
     parser.add_argument("--odoo-path", dest="odoo_path", help="Odoo source tree (else found or set up as "
@@ -74,40 +44,7 @@ def main():
         return
     client_bench(options)
     if options.odoo:
-        odoo_bench(options)
-
-
-def odoo_bench(options):
-    # Odoo and a Python that runs it, as the runner finds or sets them up (this script may re-run itself)
-    odoo = runner.provide_odoo(argparse.Namespace(odoo=options.odoo_path, odoo_source=options.odoo_source,
-                                                  command="run"))
-    env = runner.odoo_env(odoo)
-    runner.check_odoo_importable(odoo, env)
-    db_options = argparse.Namespace(db_host=None, db_port=None, db_user=None, db_password=None)
-    server = runner.database_server(db_options)
-    db = "didww_bench"
-    config_args = [f"--addons-path={runner.addons_path(odoo)}", *server.odoo_args(), "-d", db,
-                   "--data-dir", str(runner.WORK / "data"), "--log-level=warn"]
-    try:
-        runner.say(f"installing {runner.ADDON} on {db} (about a minute)")
-        subprocess.run([*runner.odoo_bin_cmd(odoo), *config_args, "-i", runner.ADDON, "--without-demo=all",
-                        "--stop-after-init", "--http-port", str(runner.free_port())], env=env, check=True,
-                       cwd=runner.ROOT, capture_output=True)
-        print(f"Odoo queue, {options.messages} SMS, DIDWW latency {options.latency * 1000:.0f} ms")
-        print(f"{'in flight':>9}  {'seconds':>8}  {'SMS/s':>8}  {'queries':>8}  {'queries/SMS':>11}")
-        for workers in (1, 4, 8):
-            script = ODOO_BENCH.format(dev=str(runner.ROOT / "dev"), latency=options.latency, workers=workers,
-                                       messages=options.messages)
-            out = runner.odoo_python(env, config_args, script)
-            line = next((line for line in out.stdout.splitlines() if line.startswith("BENCH ")), None)
-            if not line:
-                runner.fail(f"the Odoo benchmark failed: {out.stderr[-2000:]}")
-            figures = json.loads(line[6:])
-            print(f"{workers:>9}  {figures['seconds']:>8.2f}  {options.messages / figures['seconds']:>8.1f}  "
-                  f"{figures['queries']:>8}  {figures['queries'] / options.messages:>11.1f}")
-    finally:
-        runner.odoo_python(env, config_args, f"odoo.service.db.exp_drop({db!r})")
-        server.stop()
+        bench_outbound.run(options)
 
 
 def client_bench(options):
@@ -118,7 +55,7 @@ def client_bench(options):
     print(f"{options.messages} SMS, DIDWW latency {options.latency * 1000:.0f} ms")
     print(f"{'in flight':>9}  {'seconds':>8}  {'SMS/s':>8}  {'max seen':>8}")
     try:
-        for workers in (1, 2, 4, 8):
+        for workers in (1, 4, 8, 16):
             fake.reset()
             fake.response_delay = options.latency
             client = tools.didww_sms_client.DidwwSmsClient(fake.url, fake.username, fake.password,

@@ -22,9 +22,12 @@ class SourcePicker:
         self.numbers = numbers
         self.assigned = assigned
         self.live_by_remote = live_by_remote
+        self._numbers_of = {}
 
     def numbers_of(self, user):
-        return self.numbers.filtered(lambda number: user in self.assigned[number])
+        if user.id not in self._numbers_of:  # once per user for a whole batch
+            self._numbers_of[user.id] = self.numbers.filtered(lambda number: user in self.assigned[number])
+        return self._numbers_of[user.id]
 
     def pick(self, user, destination):
         return self.pick_with_reason(user, destination)[0]

@@ -5,7 +5,7 @@ from markupsafe import Markup
 from psycopg2 import IntegrityError
 
 from odoo import api, fields, models
-from odoo.tools import mute_logger, plaintext2html
+from odoo.tools import SQL, mute_logger, plaintext2html
 
 from ..tools import sms_keywords
 
@@ -96,6 +96,53 @@ class DidwwSmsSession(models.Model):
                 return self.sudo().create({"number_id": number.id, "remote_number": remote_number})
         except IntegrityError:
             return self.sudo().search(domain, limit=1)
+
+    @api.model
+    def _touch_outbound_many(self, touches):
+        """:meth:`_touch_outbound` for many SMS at once, in a few queries whatever their number.
+
+        :param touches: ``[(number, remote number, user, record or None, text)]``; the last touch
+            of a conversation wins.
+        """
+        last = {(number.id, remote): (user, record, text) for number, remote, user, record, text in touches}
+        if not last:
+            return
+        # sudo: sessions are technical records kept for every user texting through the number
+        sessions_sudo = self.sudo().search([("number_id", "in", list({key[0] for key in last})),
+                                            ("remote_number", "in", list({key[1] for key in last}))])
+        by_key = {(session.number_id.id, session.remote_number): session for session in sessions_sudo}
+        missing = [{"number_id": number_id, "remote_number": remote} for number_id, remote in last
+                   if (number_id, remote) not in by_key]
+        if missing:
+            try:
+                with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                    created = self.sudo().create(missing)
+            except IntegrityError:  # another transaction started one of them: one by one
+                Number = self.env["didww.sms.number"]
+                created = self.sudo().concat(*(
+                    self._get_or_create(Number.browse(vals["number_id"]), vals["remote_number"]) for vals in missing))
+            by_key.update({(session.number_id.id, session.remote_number): session for session in created})
+        rows = []
+        for key, (user, record, text) in last.items():
+            session = by_key.get(key)
+            if not session:
+                continue
+            real_user = user and not user._is_public() and not user._is_superuser()
+            rows.append(SQL("(%s, %s, %s, %s, %s)", session.id, user.id if real_user else None,
+                            record._name if record else None, record.id if record else None, _preview(text)))
+        if not rows:
+            return
+        self.flush_model()
+        self.env.cr.execute(SQL(
+            "UPDATE didww_sms_session s SET last_activity = %(now)s, last_outbound = %(now)s, "
+            "user_id = COALESCE(v.user_id::int, s.user_id), "
+            "res_model = COALESCE(v.res_model::varchar, s.res_model), res_id = COALESCE(v.res_id::int, s.res_id), "
+            "last_message_date = %(now)s, last_message_inbound = FALSE, last_message_text = v.text, "
+            "write_date = %(now)s, write_uid = %(uid)s "
+            "FROM (VALUES %(rows)s) AS v(id, user_id, res_model, res_id, text) WHERE s.id = v.id",
+            now=fields.Datetime.now(), uid=self.env.uid, rows=SQL(", ").join(rows)))
+        self.invalidate_model(["last_activity", "last_outbound", "user_id", "res_model", "res_id", "live_until",
+                               "sticky_until", "last_message_date", "last_message_inbound", "last_message_text"])
 
     @api.model
     def _touch_outbound(self, number, remote_number, user, record=None, body=None):

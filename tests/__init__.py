@@ -1,4 +1,6 @@
 from . import test_sms_outbound
+from . import test_sms_provider
+from . import test_sms_faults
 from . import test_webhook
 from . import test_inbound_routing
 from . import test_sms_number

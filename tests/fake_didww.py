@@ -18,6 +18,7 @@ import os
 import re
 import socket
 import ssl
+import sys
 import threading
 import time
 import uuid
@@ -32,6 +33,19 @@ def jsonapi_error(status, title, detail):
     return {"errors": [{"title": title, "detail": detail, "code": str(status), "status": str(status)}]}
 
 
+class _Server(ThreadingHTTPServer):
+    """One thread per connection, and a listen backlog for dozens of clients connecting at once
+    (the default of 5 makes the sixth simultaneous connection wait for a SYN retransmission)."""
+
+    daemon_threads = True
+    request_queue_size = 128
+
+    def handle_error(self, request, client_address):
+        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):  # a client gone
+            return super().handle_error(request, client_address)
+        return None
+
+
 class FakeDidww:
     def __init__(self, username="trunk-user", password="trunk-pass", api_key="API-KEY-1"):
         self.username, self.password, self.api_key = username, password, api_key
@@ -44,8 +58,8 @@ class FakeDidww:
         self.max_in_flight = 0
         self.response_delay = 0.0
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
-        self.server.daemon_threads = True
+        self.fault = None  # optional callable(path) -> an answer as in script(), or None (fault scripts)
+        self.server = _Server(("127.0.0.1", 0), self._handler_class())
         self.thread = threading.Thread(target=self.server.serve_forever, name="fake-didww", daemon=True)
 
     @property
@@ -132,7 +146,7 @@ class FakeDidww:
                     fake.requests.append(record)
                 if fake.response_delay:
                     time.sleep(fake.response_delay)
-                answer = fake._take_script(parts.path)
+                answer = fake._take_script(parts.path) or (fake.fault(parts.path) if fake.fault else None)
                 if answer:
                     if answer["delay"]:
                         time.sleep(answer["delay"])
@@ -275,3 +289,84 @@ def serve_websocket_once(answer="sip", tls=None):
 
     threading.Thread(target=serve, name="fake-websocket", daemon=True).start()
     return server.getsockname()[1]
+
+
+class FaultSchedule:
+    """A :attr:`FakeDidww.fault` that breaks outbound requests for a while: ``set(kind, seconds)``
+    with kind ``5xx`` (503), ``429`` (with ``Retry-After``), ``timeout`` (no answer for ``hang``
+    seconds, then the connection dropped: the SMS is not taken) or ``drop``."""
+
+    def __init__(self):
+        self.kind, self.seconds, self.until, self.retry_after, self.hang = None, 0.0, None, 1, 3.0
+        self.lock = threading.Lock()
+
+    def set(self, kind, seconds, retry_after=1, hang=3.0):
+        """Break the next requests for ``seconds``, counted from the first of them."""
+        with self.lock:
+            self.kind, self.seconds, self.until = kind, float(seconds or 0), None
+            self.retry_after, self.hang = retry_after, float(hang)
+
+    def __call__(self, path):
+        if path != "/outbound_messages" or not self.kind:
+            return None
+        with self.lock:
+            if self.until is None:
+                self.until = time.monotonic() + self.seconds
+            if time.monotonic() >= self.until:
+                return None
+        answer = {"status": None, "body": None, "delay": 0.0, "drop": False, "headers": {}, "skip": 0}
+        if self.kind == "5xx":
+            answer.update(status=503, body={"errors": [{"title": "Service Unavailable", "detail": "maintenance"}]})
+        elif self.kind == "429":
+            answer.update(status=429, body={"errors": [{"title": "Too Many Requests", "detail": "slow down"}]},
+                          headers={"Retry-After": str(self.retry_after)})
+        elif self.kind == "timeout":
+            answer.update(delay=self.hang, drop=True)
+        elif self.kind == "drop":
+            answer.update(drop=True)
+        else:
+            return None
+        return answer
+
+
+def reconcile(accepted, odoo_sms, interrupted_marker="may or may not"):
+    """Compare what DIDWW accepted with what Odoo shows, after a fault; return ``(problems, summary)``.
+
+    :param accepted: ``[(message id, destination digits)]`` DIDWW answered 201 to.
+    :param odoo_sms: ``[{"destination", "state", "message_id", "reason"}]`` for every SMS of the run.
+    Every SMS must end sent exactly once (Odoo's message id is one DIDWW accepted, for that
+    destination) or failed with a reason; nothing stays queued; DIDWW accepted nothing twice and
+    nothing Odoo does not know about, except SMS that Odoo shows as interrupted ("may or may not
+    have received"), which a person is told to check.
+    """
+    problems = []
+    accepted_ids = {}
+    received = {}
+    for message_id, destination in accepted:
+        accepted_ids[message_id] = destination
+        received[destination] = received.get(destination, 0) + 1
+    problems += [f"DIDWW received {count} SMS for {destination}" for destination, count in received.items()
+                 if count > 1]
+    known_ids, interrupted_destinations = set(), set()
+    summary = {"sent": 0, "failed": 0, "interrupted": 0, "queued": 0}
+    for sms in odoo_sms:
+        if sms["state"] in ("pending", "sent"):
+            summary["sent"] += 1
+            if accepted_ids.get(sms["message_id"]) != sms["destination"]:
+                problems.append(f"Odoo shows {sms['destination']} sent as {sms['message_id']}, unknown to DIDWW")
+            known_ids.add(sms["message_id"])
+        elif sms["state"] == "error":
+            summary["failed"] += 1
+            if not (sms["reason"] or "").strip():
+                problems.append(f"SMS to {sms['destination']} failed without a reason")
+            if interrupted_marker in (sms["reason"] or ""):
+                summary["interrupted"] += 1
+                interrupted_destinations.add(sms["destination"])
+        else:
+            summary["queued"] += 1
+            problems.append(f"SMS to {sms['destination']} still {sms['state']}")
+    for message_id, destination in accepted_ids.items():
+        if message_id not in known_ids and destination not in interrupted_destinations:
+            problems.append(f"DIDWW accepted {message_id} for {destination}; Odoo does not show it")
+    summary["accepted"] = len(accepted_ids)
+    return problems, summary

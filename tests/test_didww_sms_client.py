@@ -2,6 +2,10 @@
 
 import base64
 import json
+import socket
+
+import requests
+import urllib3
 
 from odoo.tests import tagged
 
@@ -116,3 +120,41 @@ class TestDidwwSmsClient(DidwwToolsCase):
             limiter.acquire()
         # 2 from the burst, then one every 0.1 s
         self.assertAlmostEqual(sum(slept), 0.4)
+
+    def test_network_errors_say_what_happened(self):
+        refused = DidwwSmsClient("http://127.0.0.1:9", "u", "p", timeout=0.5)
+        with refused, self.assertRaises(didww_http.DidwwNetworkError) as caught:
+            refused.send("+37041123456", "+37041654321", "x")
+        self.assertEqual((caught.exception.kind, caught.exception.transient), ("refused", True))
+        self.assertIn("refused", str(caught.exception))
+        # a host that does not resolve, as requests reports it (no lookup leaves this machine in tests)
+        unresolved = requests.exceptions.ConnectionError(
+            urllib3.exceptions.MaxRetryError(None, "/", socket.gaierror(-2, "Name or service not known")))
+        self.assertEqual(didww_http.network_error_kind(unresolved), "dns")
+        self.assertFalse(didww_http.DidwwNetworkError("dns").transient)
+
+    def test_tls_failure_is_not_transient(self):
+        client = DidwwSmsClient(self.fake.url.replace("http://", "https://"), self.fake.username, self.fake.password,
+                                timeout=2)
+        with client, self.assertRaises(didww_http.DidwwNetworkError) as caught:
+            client.send("+37041123456", "+37041654321", "x")
+        self.assertEqual((caught.exception.kind, caught.exception.transient), ("tls", False))
+
+    def test_timeout_and_dropped_connection_kinds(self):
+        self.fake.script("/outbound_messages", delay=1.0, status=201)
+        self.fake.script("/outbound_messages", drop=True)
+        kinds = []
+        with self.client(timeout=0.3) as client:
+            for _ in range(2):
+                with self.assertRaises(didww_http.DidwwNetworkError) as caught:
+                    client.send("+37041123456", "+37041654321", "x")
+                kinds.append(caught.exception.kind)
+        self.assertEqual(kinds, ["timeout", "dropped"])
+
+    def test_submit_keeps_requests_in_flight_on_a_persistent_pool(self):
+        self.fake.response_delay = 0.05
+        with self.client(rate=1000, max_workers=8) as client:
+            futures = [client.submit("+37041123456", f"+3706{i:07d}", "x") for i in range(16)]
+            results = [future.result() for future in futures]
+        self.assertTrue(all(message_id and error is None for message_id, error in results))
+        self.assertEqual(self.fake.max_in_flight, 8)

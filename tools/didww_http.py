@@ -5,6 +5,8 @@ one pooled ``requests.Session`` per thread, a timeout on every call, a client-si
 limit, and errors turned into typed exceptions whose messages never carry credentials.
 """
 
+import socket
+import ssl
 import threading
 import time
 
@@ -52,9 +54,52 @@ class DidwwServerError(DidwwError):
 
 
 class DidwwNetworkError(DidwwError):
-    """Timeout, refused or dropped connection, TLS failure: DIDWW was not reached."""
+    """DIDWW was not reached, or stopped answering. ``kind`` says how:
+
+    * ``"timeout"``: no answer in time; ``"dropped"``: the connection broke mid-request;
+    * ``"refused"``: nothing listens at that address and port (a wrong URL, or DIDWW down);
+    * ``"dns"``: the host name does not resolve; ``"tls"``: the TLS handshake or certificate failed.
+
+    ``dns`` and ``tls`` are not worth retrying (``transient`` is false): the URL or the machine's
+    network set-up must change first. ``refused`` is transient once, but refused again it points
+    at the URL too (callers decide).
+    """
 
     transient = True
+    MESSAGES = {
+        "timeout": "DIDWW did not answer in time",
+        "dropped": "DIDWW could not be reached: the connection was dropped before an answer",
+        "refused": "DIDWW could not be reached: the connection was refused",
+        "dns": "DIDWW could not be reached: the host name of the API URL does not resolve",
+        "tls": "DIDWW could not be reached: the secure (TLS) connection failed",
+    }
+
+    def __init__(self, kind, detail=None):
+        super().__init__(self.MESSAGES[kind] + (f" ({detail})" if detail else ""), detail=detail)
+        self.kind = kind
+        self.transient = kind not in ("dns", "tls")
+
+
+def network_error_kind(exc):
+    """Classify a ``requests`` exception raised before any answer (see :class:`DidwwNetworkError`)."""
+    if isinstance(exc, requests.Timeout):
+        return "timeout"
+    if isinstance(exc, requests.exceptions.SSLError):
+        return "tls"
+    seen, cause = set(), exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, socket.gaierror) or type(cause).__name__ == "NameResolutionError":
+            return "dns"
+        if isinstance(cause, ConnectionRefusedError):
+            return "refused"
+        if isinstance(cause, ssl.SSLError):
+            return "tls"
+        if isinstance(cause, (socket.timeout, TimeoutError)):
+            return "timeout"
+        cause = cause.__cause__ or cause.__context__ or next(
+            (arg for arg in getattr(cause, "args", ()) if isinstance(arg, BaseException)), None)
+    return "dropped"
 
 
 class RateLimiter:
@@ -216,10 +261,8 @@ class JsonApiTransport:
                 method, url, json=payload, params=params, auth=self.auth,
                 headers=self.headers, timeout=self.timeout, allow_redirects=False,
             )
-        except requests.Timeout as exc:
-            raise DidwwNetworkError(f"DIDWW did not answer in time ({type(exc).__name__})") from None
         except requests.RequestException as exc:
-            raise DidwwNetworkError(f"DIDWW could not be reached ({type(exc).__name__})") from None
+            raise DidwwNetworkError(network_error_kind(exc), type(exc).__name__) from None
         status = response.status_code
         if 200 <= status < 300:
             if not response.content:

@@ -6,6 +6,7 @@ answers the message id that DIDWW's status callbacks carry later.
 """
 
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 from requests.auth import HTTPBasicAuth
@@ -52,6 +53,8 @@ class DidwwSmsClient(TransportClient):
         if not username or not password:
             raise ValueError("the HTTP OUT trunk username and password are required")
         self.max_workers = max(1, int(max_workers))
+        self._pool = None
+        self._pool_lock = threading.Lock()
         self.transport = JsonApiTransport(
             base_url or DEFAULT_SMS_API_URL, auth=HTTPBasicAuth(username, password),
             rate=rate, timeout=timeout, pool_size=self.max_workers,
@@ -86,24 +89,41 @@ class DidwwSmsClient(TransportClient):
             raise DidwwServerError("DIDWW accepted the SMS but answered no message id")
         return message_id
 
+    def _send_result(self, source, destination, content):
+        try:
+            return self.send(source, destination, content), None
+        except DidwwError as exc:
+            return None, exc
+
+    def submit(self, source, destination, content):
+        """Start sending one SMS on the client's pool of ``max_workers`` threads (kept alive, with
+        their keep-alive connections, until :meth:`close`).
+
+        :return: a ``Future`` of ``(message_id or None, DidwwError or None)``; it never raises.
+            Worker threads only do HTTP: callers keep their database work in their own thread.
+        """
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=self.max_workers, thread_name_prefix="didww-sms")
+        return self._pool.submit(self._send_result, source, destination, content)
+
     def send_many(self, messages):
-        """Send several SMS over keep-alive connections, ``max_workers`` at a time.
+        """Send several SMS, ``max_workers`` at a time (see :meth:`submit`).
 
         :param messages: iterable of ``(key, source, destination, content)``.
         :return: list of ``(key, message_id or None, DidwwError or None)`` in input order.
-            Worker threads only do HTTP: callers keep their database work in their own thread.
         """
         messages = list(messages)
-
-        def send_one(message):
-            key, source, destination, content = message
-            try:
-                return key, self.send(source, destination, content), None
-            except DidwwError as exc:
-                return key, None, exc
-
         if len(messages) <= 1 or self.max_workers == 1:
-            return [send_one(message) for message in messages]
-        workers = min(self.max_workers, len(messages))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="didww-sms") as pool:
-            return list(pool.map(send_one, messages))
+            return [(key, *self._send_result(source, destination, content))
+                    for key, source, destination, content in messages]
+        futures = [(key, self.submit(source, destination, content))
+                   for key, source, destination, content in messages]
+        return [(key, *future.result()) for key, future in futures]
+
+    def close(self):
+        with self._pool_lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+        return super().close()
