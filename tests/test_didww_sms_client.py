@@ -128,8 +128,9 @@ class TestDidwwSmsClient(DidwwToolsCase):
         self.assertEqual((caught.exception.kind, caught.exception.transient), ("refused", True))
         self.assertIn("refused", str(caught.exception))
         # a host that does not resolve, as requests reports it (no lookup leaves this machine in tests)
-        unresolved = requests.exceptions.ConnectionError(
-            urllib3.exceptions.MaxRetryError(None, "/", socket.gaierror(-2, "Name or service not known")))
+        gave_up = urllib3.exceptions.MaxRetryError(None, "/")
+        gave_up.__cause__ = socket.gaierror(-2, "Name or service not known")  # as urllib3 raises it
+        unresolved = requests.exceptions.ConnectionError(gave_up)
         self.assertEqual(didww_http.network_error_kind(unresolved), "dns")
         self.assertFalse(didww_http.DidwwNetworkError("dns").transient)
 
