@@ -505,16 +505,19 @@ def run_step(title, cmd, env=None, cwd=ROOT):
     return subprocess.run(list(map(str, cmd)), env=env, cwd=cwd, check=False).returncode
 
 
-def junit_counts(path, module=""):
-    """(passed, failed, skipped) test cases in a JUnit XML report, of ``module`` only when given."""
+def junit_counts(path, modules=("",)):
+    """(passed, failed, skipped) test cases in a JUnit XML report, of ``modules`` only when given."""
     if not path.exists():
         return 0, 0, 0
-    cases = [case for case in ET.parse(path).getroot().iter("testcase") if module in case.get("classname", "")]
+    cases = [case for case in ET.parse(path).getroot().iter("testcase")
+             if any(module in case.get("classname", "") for module in modules)]
     failed = sum(1 for case in cases if case.find("failure") is not None or case.find("error") is not None)
     skipped = sum(1 for case in cases if case.find("skipped") is not None)
     return len(cases) - failed - skipped, failed, skipped
 
 
+# the tests that drive headless Chromium: tours, the softphone's Hoot tests and its calls
+BROWSER_TEST_MODULES = ("test_ui_tours", "test_ui_screens", "test_softphone_js", "test_softphone_e2e")
 PYLINT_TARGETS = ("__init__.py", "__manifest__.py", "controllers", "models", "tests", "tools", "wizard")
 
 
@@ -573,7 +576,8 @@ def cmd_test(options):
         report.append((f"browser tours (NOT RUN: {browser.missing})", None))
     else:
         ok = tours[0] > 0 and tours[1] == 0
-        report.append((f"browser tours: {tours[0]} passed, {tours[1]} failed, {tours[2]} did not run", ok))
+        report.append((f"browser tests (tours, Hoot, softphone calls): {tours[0]} passed, {tours[1]} failed, "
+                       f"{tours[2]} did not run", ok))
         status |= not ok
 
     print()
@@ -703,7 +707,7 @@ def odoo_tier(options, odoo, env, report):
             f"--rootdir={ADDONS_LINK_DIR}", *(options.pytest_args or []), str(ADDONS_LINK_DIR / ADDON / "tests"),
         ], env=env, cwd=ADDONS_LINK_DIR)
         counts = junit_counts(junit)
-        tours = junit_counts(junit, "test_ui_tours")
+        tours = junit_counts(junit, BROWSER_TEST_MODULES)
         ran = counts[0] + counts[1] > 0
         report.append((f"Odoo tests: {counts[0]} passed, {counts[1]} failed",
                        code == 0 and ran))
