@@ -12,3 +12,4 @@ from . import phone_blacklist
 from . import ir_actions_server
 from . import didww_call
 from . import ir_http
+from . import mail_notification

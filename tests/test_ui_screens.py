@@ -133,6 +133,18 @@ class TestScreens(DidwwHttpCase):
         notification = leads[0].message_ids.notification_ids.filtered(lambda n: n.notification_type == "sms")
         self.assertEqual(notification.notification_status, "pending", "shown Sent, no longer red")
 
+    def test_tour_a_retrying_sms_says_on_its_message_why_and_when(self):
+        lead = self.env["crm.lead"].create({"name": "Retry lead", "contact_name": "Ona", "phone": "+37041654321",
+                                            "type": "opportunity", "user_id": self.user_sales.id})
+        self.fake.script("/outbound_messages", status=503, body={"errors": [
+            {"title": "Service Unavailable", "detail": "maintenance", "status": "503"}]})
+        message = lead.with_user(self.user_sales)._message_sms("Are you there?")
+        notification = message.sudo().notification_ids
+        self.assertEqual(notification.notification_status, "ready", "still queued, not failed")
+        self.assertIn("Attempt 1 of 6 failed", notification.failure_reason)
+        self.start_tour(f"/odoo/action-crm.crm_lead_action_pipeline/{lead.id}", "didww_sms_retrying_tour",
+                        login="didww_sales")
+
     def test_tour_a_user_without_number_sees_whose_number_the_sms_leaves_from(self):
         lead = self.env["crm.lead"].create({"name": "Tour lead", "contact_name": "Ona", "phone": "+37041654321",
                                             "type": "opportunity", "user_id": self.user_other.id})
