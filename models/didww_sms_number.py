@@ -227,11 +227,6 @@ class DidwwSmsNumber(models.Model):
         return SourcePicker(numbers, assigned, live)
 
     @api.model
-    def _pick_source(self, company, user, destination):
-        """The number one SMS to ``destination`` leaves from (see :class:`SourcePicker`)."""
-        return self._source_picker(company, [destination]).pick(user, destination)
-
-    @api.model
     def _pick_source_with_reason(self, company, user, destination):
         """``(number, reason)`` for one SMS to ``destination``, reason as
         :meth:`SourcePicker.pick_with_reason` says, for telling people what will happen."""

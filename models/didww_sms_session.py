@@ -99,7 +99,8 @@ class DidwwSmsSession(models.Model):
 
     @api.model
     def _touch_outbound_many(self, touches):
-        """:meth:`_touch_outbound` for many SMS at once, in a few queries whatever their number.
+        """Users texted customers from DIDWW numbers: start or refresh each conversation (its
+        user's stickiness, its document, its last message), in a few queries whatever their number.
 
         :param touches: ``[(number, remote number, user, record or None, text)]``; the last touch
             of a conversation wins.
@@ -143,23 +144,6 @@ class DidwwSmsSession(models.Model):
             now=fields.Datetime.now(), uid=self.env.uid, rows=SQL(", ").join(rows)))
         self.invalidate_model(["last_activity", "last_outbound", "user_id", "res_model", "res_id", "live_until",
                                "sticky_until", "last_message_date", "last_message_inbound", "last_message_text"])
-
-    @api.model
-    def _touch_outbound(self, number, remote_number, user, record=None, body=None):
-        """A user texted ``remote_number`` from ``number``: start or refresh their stickiness."""
-        session_sudo = self._get_or_create(number, remote_number)
-        if not session_sudo:
-            return session_sudo  # another transaction is starting this conversation right now
-        now = fields.Datetime.now()
-        vals = {"last_activity": now, "last_outbound": now}
-        if user and not user._is_public() and not user._is_superuser():
-            vals["user_id"] = user.id
-        if record:
-            vals.update(res_model=record._name, res_id=record.id)
-        if body is not None:
-            vals.update(session_sudo._didww_last_message_vals(body, inbound=False))
-        session_sudo.write(vals)
-        return session_sudo
 
     # ------------------------------------------------------------
     # Conversations list (CRM > Sales > SMS conversations)
