@@ -9,7 +9,7 @@ from psycopg2.errors import LockNotAvailable, SerializationFailure
 from odoo import api, fields, models
 from odoo.tools import SQL, mute_logger
 
-from ..tools.didww_webhook import StatusEvent, WebhookFormatError, parse_event
+from ..tools.didww_webhook import StatusEvent, WebhookFormatError, lane_of, parse_event
 from .didww_sms_session import ConversationBusy
 
 _logger = logging.getLogger(__name__)
@@ -17,6 +17,9 @@ _logger = logging.getLogger(__name__)
 STATUS_WAIT = timedelta(hours=1)  # a callback may beat the commit of the SMS it is about
 KEEP_DAYS = 90  # processed events older than this are deleted by the autovacuum
 BATCH_SIZE = 50  # events per cron batch: one commit each, so a message is on its chatter within a batch
+# One processing cron per lane, run side by side by Odoo's cron workers (two by default): an event's
+# lane is a hash of its sender (of its SMS for a status), so one sender's texts stay in order
+LANE_CRONS = ("didww_connector.ir_cron_didww_webhook_events", "didww_connector.ir_cron_didww_webhook_events_lane_2")
 MAX_ATTEMPTS = 50
 RETRY_DELAYS = (5, 30, 60, 300)  # seconds before retrying an event that waits or failed, then every 15 min
 
@@ -36,9 +39,11 @@ class StoreOutcome:
 class DidwwWebhookEvent(models.Model):
     """The inbox of a company's webhook: every event DIDWW posted, stored before anything else.
 
-    Storing is all the webhook request does; the ``Process webhook events`` cron, triggered on
-    each store, processes them in batches out of the request (an inbound SMS is routed by its
-    conversation, :meth:`didww.sms.session._route_inbound`; a status updates its SMS). The unique
+    Storing is all the webhook request does; the ``Process webhook events`` crons, triggered on
+    each store, process them in batches out of the request (an inbound SMS is routed by its
+    conversation, :meth:`didww.sms.session._route_inbound`; a status updates its SMS). Each event
+    belongs to one lane, a hash of its sender: the crons of the lanes run side by side, and one
+    sender's texts are processed one after the other, in the order they came. The unique
     ``(company_id, dedupe_key)`` makes a repeated delivery a no-op; events that cannot be
     processed yet (unknown message id, unknown number, an error) stay and are retried with a
     backoff, so nothing DIDWW delivered is ever lost.
@@ -64,6 +69,10 @@ class DidwwWebhookEvent(models.Model):
         "Next attempt", readonly=True, default=fields.Datetime.now,
         help="A waiting or failed event is processed again from then on.")
     remote_addr = fields.Char("From IP", readonly=True)
+    lane = fields.Integer(
+        readonly=True, default=0,
+        help="Which processing cron takes the event: the texts of one sender share a lane, so they are "
+             "processed in the order they came, while other senders' are processed side by side.")
     sms_time = fields.Datetime("Sent at (DIDWW)", readonly=True, help="DIDWW's time of an inbound SMS (RFC 1123).")
     res_model = fields.Char("Document model", readonly=True)
     res_id = fields.Many2oneReference("Document", model_field="res_model", readonly=True)
@@ -108,6 +117,7 @@ class DidwwWebhookEvent(models.Model):
             "payload": json.dumps(params, ensure_ascii=False, sort_keys=True),
             "remote_addr": remote_addr,
             "sms_time": getattr(event_data, "time", None) or False,
+            "lane": lane_of(company.id, event_data.order_key, len(LANE_CRONS)),
         }
         if unknown:
             vals.update(state="error", result=self._unknown_number_text(event_data.to))
@@ -122,60 +132,64 @@ class DidwwWebhookEvent(models.Model):
                     return StoreOutcome(OUTCOME_UNKNOWN_NUMBER, event, event.result)
                 # DIDWW retries a delivery that failed (e.g. to a number that exists now): again, now
                 event.write({"state": "pending", "next_attempt": fields.Datetime.now()})
-                self._wake_processing()
+                event._wake_processing()
                 return StoreOutcome(OUTCOME_QUEUED, event)
             return StoreOutcome(OUTCOME_DUPLICATE, event)
         if unknown:
             return StoreOutcome(OUTCOME_UNKNOWN_NUMBER, event, event.result)
-        self._wake_processing()
+        event._wake_processing()
         return StoreOutcome(OUTCOME_QUEUED, event)
 
     def _unknown_number_text(self, to):
         return self.env._("unknown DIDWW number %(number)s", number=to)
 
-    @api.model
     def _wake_processing(self, at=None):
-        # sudo: the webhook runs as the public user; waking a cron is technical
-        cron_sudo = self.env.ref("didww_connector.ir_cron_didww_webhook_events", raise_if_not_found=False)
-        if cron_sudo:
-            cron_sudo.sudo()._trigger(at)
+        """Wake the crons of these events' lanes (now, or ``at``)."""
+        for lane in sorted(set(self.mapped("lane"))):
+            # sudo: the webhook runs as the public user; waking a cron is technical
+            cron_sudo = self.env.ref(LANE_CRONS[lane % len(LANE_CRONS)], raise_if_not_found=False)
+            if cron_sudo:
+                cron_sudo.sudo()._trigger(at)
 
     # ------------------------------------------------------------
     # Processing (out of the request)
     # ------------------------------------------------------------
 
     @api.model
-    def _cron_process_pending(self, batch_size=BATCH_SIZE):
-        """Process one batch of the events that are due, oldest first, and tell the cron how
-        many are left (Odoo runs it again at once, committing between batches).
+    def _cron_process_pending(self, batch_size=BATCH_SIZE, lane=None):
+        """Process one batch of the events of ``lane`` (of every lane when None) that are due,
+        oldest first, and tell the cron how many are left (Odoo runs it again at once, committing
+        between batches).
 
-        The cron runs one instance at a time, so events are processed in the order they came,
-        one after the other: a sender's texts are posted in order, and a new sender gets one contact.
+        A lane's cron runs one instance at a time, so its events are processed in the order they
+        came, one after the other: a sender's texts are posted in order, and a new sender gets one
+        contact. The lanes' crons run side by side.
         """
-        events = self._claim_due(batch_size)
+        events = self._claim_due(batch_size, lane)
         events._process()
-        remaining = self._count_due() if len(events) == batch_size else 0
+        remaining = self._count_due(lane) if len(events) == batch_size else 0
         self.env["ir.cron"]._notify_progress(done=len(events), remaining=remaining)
         return events
 
-    def _due_domain(self):
-        return [("state", "in", ("pending", "error")), ("attempts", "<", MAX_ATTEMPTS),
+    def _due_domain(self, lane=None):
+        lane_domain = [("lane", "=", lane)] if lane is not None else []
+        return [*lane_domain, ("state", "in", ("pending", "error")), ("attempts", "<", MAX_ATTEMPTS),
                 "|", ("next_attempt", "=", False), ("next_attempt", "<=", fields.Datetime.now())]
 
-    def _claim_due(self, limit):
+    def _claim_due(self, limit, lane=None):
         """Due events, locked so that a manual 'Process again' never processes one twice."""
-        self.flush_model(["state", "attempts", "next_attempt"])
-        query = self._search(self._due_domain(), order="id", limit=limit)
+        self.flush_model(["state", "attempts", "next_attempt", "lane"])
+        query = self._search(self._due_domain(lane), order="id", limit=limit)
         self.env.cr.execute(SQL("%s FOR UPDATE SKIP LOCKED", query.select("id")))
         return self.browse([row[0] for row in self.env.cr.fetchall()])
 
-    def _count_due(self):
-        return self.search_count(self._due_domain())
+    def _count_due(self, lane=None):
+        return self.search_count(self._due_domain(lane))
 
     def _process(self):
         """Process events; each in a savepoint so that one failure never loses another."""
         now = fields.Datetime.now()
-        retry_at = []
+        retry_at = {}  # event -> when it is due again
         for event in self:
             attempts = event.attempts + 1
             try:
@@ -198,11 +212,10 @@ class DidwwWebhookEvent(models.Model):
                 vals = {"state": "error", "result": f"{type(exc).__name__}: {exc}"[:250]}
             if vals["state"] in ("pending", "error"):
                 delay = RETRY_DELAYS[attempts - 1] if attempts <= len(RETRY_DELAYS) else 900
-                vals["next_attempt"] = now + timedelta(seconds=delay)
-                retry_at.append(vals["next_attempt"])
+                vals["next_attempt"] = retry_at[event] = now + timedelta(seconds=delay)
             event.write(dict(vals, attempts=attempts))
-        if retry_at:
-            self._wake_processing(min(retry_at))
+        for events in self.browse([event.id for event in retry_at]).grouped("lane").values():
+            events._wake_processing(min(retry_at[event] for event in events))
         return self
 
     def action_process(self):

@@ -1,12 +1,15 @@
 import base64
+import importlib.util
 import json
 from datetime import timedelta
+from pathlib import Path
 
 from freezegun import freeze_time
 
 from odoo import fields
 from odoo.tests import tagged
 
+from ..models.didww_webhook_event import LANE_CRONS
 from .common import DidwwHttpCase
 
 
@@ -25,11 +28,14 @@ class TestWebhookQueue(DidwwHttpCase):
     def received(self, record, text):
         return record.message_ids.filtered(lambda message: text in (message.body or ""))
 
-    def cron(self):
-        return self.env.ref("didww_connector.ir_cron_didww_webhook_events")
+    def cron(self, lane=0):
+        return self.env.ref(LANE_CRONS[lane])
+
+    def crons(self):
+        return self.env["ir.cron"].concat(*(self.env.ref(xmlid) for xmlid in LANE_CRONS))
 
     def triggers(self):
-        return self.env["ir.cron.trigger"].search([("cron_id", "=", self.cron().id)])
+        return self.env["ir.cron.trigger"].search([("cron_id", "in", self.crons().ids)])
 
     def test_a_delivery_is_answered_once_stored_and_posted_by_the_cron(self):
         triggers_before = self.triggers()
@@ -39,7 +45,9 @@ class TestWebhookQueue(DidwwHttpCase):
         self.assertEqual(response.json(), {"status": "queued", "event": event.id})
         self.assertEqual((event.state, event.attempts), ("pending", 0))
         self.assertFalse(self.received(self.partner, "stored first"), "not processed in the request")
-        self.assertEqual(len(self.triggers() - triggers_before), 1, "the cron is woken up")
+        woken = self.triggers() - triggers_before
+        self.assertEqual(woken.cron_id, self.cron(event.lane), "the cron of the event's lane is woken up")
+        self.assertEqual(len(woken), 1)
         self.process_events()
         self.assertEqual((event.state, event.attempts, event.res_id), ("done", 1, self.partner.id))
         self.assertEqual(len(self.received(self.partner, "stored first")), 1)
@@ -156,3 +164,42 @@ class TestWebhookQueue(DidwwHttpCase):
         partner = self.env["res.partner"].search([("phone_sanitized", "=", "+37067777779")])
         self.assertEqual(len(partner), 1)
         self.assertEqual(len(partner.message_ids.filtered(lambda m: "crash " in (m.body or ""))), 3)
+
+    def test_a_senders_texts_share_a_lane_and_senders_are_spread_over_the_lanes(self):
+        spellings = ("37067700001", "+37067700001", "0037067700001")
+        lanes = {self.post_json(inbound_payload(f"lane {index}", sender=sender, uuid=f"q-9-{index}"),
+                                process=False).json()["event"] for index, sender in enumerate(spellings)}
+        self.assertEqual(len(set(self.env["didww.webhook.event"].browse(lanes).mapped("lane"))), 1,
+                         "one sender, however spelled, is processed by one cron, in order")
+        senders = [f"3706770{index:04d}" for index in range(40)]
+        events = self.env["didww.webhook.event"].browse([
+            self.post_json(inbound_payload("spread", sender=sender, uuid=f"q-10-{sender}"), process=False)
+            .json()["event"] for sender in senders])
+        self.assertEqual(set(events.mapped("lane")), set(range(len(LANE_CRONS))))
+
+    def test_each_lanes_cron_processes_its_own_lane_only(self):
+        events = self.env["didww.webhook.event"].browse([
+            self.post_json(inbound_payload("by lane", sender=f"3706780{index:04d}", uuid=f"q-11-{index}"),
+                           process=False).json()["event"] for index in range(12)])
+        first, second = (events.filtered(lambda event, lane=lane: event.lane == lane) for lane in (0, 1))
+        self.assertTrue(first and second)
+        Event = self.env["didww.webhook.event"]
+        self.assertEqual(Event._cron_process_pending(lane=1), second.sorted("id"))
+        self.assertEqual(set(first.mapped("state")), {"pending"})
+        self.assertEqual(Event._cron_process_pending(lane=0), first.sorted("id"))
+        self.assertEqual(set(events.mapped("state")), {"done"})
+
+    def test_each_lane_has_a_cron_that_processes_it(self):
+        for lane, cron in enumerate(self.crons()):
+            self.assertTrue(cron.active)
+            self.assertEqual(cron.code.strip(), f"model._cron_process_pending(lane={lane})")
+
+    def test_the_upgrade_points_the_first_cron_at_the_first_lane(self):
+        """18.0.1.1.0 had one cron for every event; its code is noupdate data, rewritten by the migration."""
+        path = Path(__file__).parent.parent / "migrations" / "18.0.1.2.0" / "post-migrate.py"
+        spec = importlib.util.spec_from_file_location("didww_connector_post_migrate_1_2", path)
+        migration = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(migration)
+        self.cron().write({"code": "model._cron_process_pending()"})
+        migration.migrate(self.env.cr, "18.0.1.1.0")
+        self.assertEqual(self.cron().code, "model._cron_process_pending(lane=0)")

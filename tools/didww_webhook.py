@@ -41,6 +41,11 @@ class StatusEvent:
     def dedupe_key(self):
         return f"status:{self.kind}:{self.message_id}:{self.status}"
 
+    @property
+    def order_key(self):
+        """What must be processed in order with this event: the statuses of one SMS."""
+        return f"status:{self.message_id}"
+
 
 @dataclass
 class InboundSms:
@@ -58,6 +63,13 @@ class InboundSms:
             return f"inbound:uuid:{self.uuid}"
         digest = hashlib.sha256("\x1f".join((self.to, self.sender, self.raw_time, self.text)).encode()).hexdigest()
         return f"inbound:sha256:{digest}"
+
+    @property
+    def order_key(self):
+        """What must be processed in order with this text: the texts of one sender (its last eight
+        digits, so that national and international spellings of a number agree)."""
+        digits = "".join(char for char in self.sender if char.isdigit())
+        return f"sender:{digits[-8:] or self.sender.strip().lower()}"
 
 
 def _normalise_status(value):
@@ -202,3 +214,11 @@ def parse_event(params):
     if isinstance(params, dict) and "data" in params and isinstance(params["data"], dict):
         raise WebhookFormatError(f"unknown JSON:API type {str(params['data'].get('type'))[:64]!r}")
     return parse_inbound(params)
+
+
+def lane_of(company_id, order_key, lanes):
+    """The processing lane (``0`` to ``lanes - 1``) of an event whose :attr:`order_key` is
+    ``order_key``: a stable hash, so that the events of one sender (or one SMS) share a lane and
+    are processed in order, while other senders' are processed side by side in other lanes."""
+    digest = hashlib.sha256(f"{company_id}:{order_key}".encode()).digest()
+    return int.from_bytes(digest[:4], "big") % lanes
