@@ -230,12 +230,19 @@ class DonePoller(threading.Thread):
         self.stopping = threading.Event()
 
     def run(self):
+        # only the events from the oldest one not seen done on: the poller's own load stays flat
+        low = 0
         with self.connection.cursor() as cr:
             while not self.stopping.is_set():
-                cr.execute("SELECT dedupe_key FROM didww_webhook_event WHERE state = 'done' AND kind = 'inbound'")
+                cr.execute("SELECT id, dedupe_key, state FROM didww_webhook_event WHERE id > %s AND kind = 'inbound'",
+                           [low])
                 now = time.monotonic()
-                for (key,) in cr.fetchall():
-                    self.seen.setdefault(key, now)
+                rows = cr.fetchall()
+                for _id, key, state in rows:
+                    if state == "done":
+                        self.seen.setdefault(key, now)
+                waiting = [event_id for event_id, _key, state in rows if state != "done"]
+                low = min(waiting) - 1 if waiting else max((row[0] for row in rows), default=low)
                 time.sleep(self.interval)
 
     def wait_for(self, keys, timeout):

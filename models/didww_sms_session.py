@@ -412,8 +412,9 @@ class DidwwSmsSession(models.Model):
         ], order="create_date DESC", limit=1)
         if lead:
             return lead, lead.partner_id or None
-        # sudo: inbound texts are filed on any contact or lead of the company, whoever reads them
-        partner = self.env["res.partner"].sudo().create({
+        # sudo: inbound texts are filed on any contact or lead of the company, whoever reads them;
+        # no "Contact created" note: the SMS posted on it right after says where it came from
+        partner = self.env["res.partner"].sudo().with_context(mail_create_nolog=True).create({
             "name": remote, "phone": remote,
             "country_id": self.env["didww.sms.number"]._country_from_number(remote).id,
         })

@@ -16,7 +16,7 @@ _logger = logging.getLogger(__name__)
 
 STATUS_WAIT = timedelta(hours=1)  # a callback may beat the commit of the SMS it is about
 KEEP_DAYS = 90  # processed events older than this are deleted by the autovacuum
-BATCH_SIZE = 50  # events per cron batch: one commit each, so a message is on its chatter within a batch
+BATCH_SIZE = 20  # events per cron batch: one commit each, so a message is on its chatter within a batch
 # One processing cron per lane, run side by side by Odoo's cron workers (two by default): an event's
 # lane is a hash of its sender (of its SMS for a status), so one sender's texts stay in order
 LANE_CRONS = ("didww_connector.ir_cron_didww_webhook_events", "didww_connector.ir_cron_didww_webhook_events_lane_2")
@@ -149,7 +149,9 @@ class DidwwWebhookEvent(models.Model):
             # sudo: the webhook runs as the public user; waking a cron is technical
             cron_sudo = self.env.ref(LANE_CRONS[lane % len(LANE_CRONS)], raise_if_not_found=False)
             if cron_sudo:
-                cron_sudo.sudo()._trigger(at)
+                cron_sudo = cron_sudo.sudo()
+                cron_sudo.fetch(["active"])  # all _trigger reads: not the whole cron and its server action
+                cron_sudo._trigger(at)
 
     # ------------------------------------------------------------
     # Processing (out of the request)
@@ -190,6 +192,8 @@ class DidwwWebhookEvent(models.Model):
         """Process events; each in a savepoint so that one failure never loses another."""
         now = fields.Datetime.now()
         retry_at = {}  # event -> when it is due again
+        results = {}  # event -> its new state, written once the batch is done (one UPDATE for all)
+        numbers = {}  # (company id, number as DIDWW wrote it) -> didww.sms.number, looked up once a batch
         for event in self:
             attempts = event.attempts + 1
             try:
@@ -199,7 +203,7 @@ class DidwwWebhookEvent(models.Model):
                     if isinstance(event_data, StatusEvent):
                         vals = company_env._process_status(event_data)
                     else:
-                        vals = company_env._process_inbound(event_data)
+                        vals = company_env._process_inbound(event_data, numbers)
             except WebhookFormatError as exc:
                 vals = {"state": "error", "result": str(exc)}
             except ConversationBusy as exc:
@@ -213,7 +217,9 @@ class DidwwWebhookEvent(models.Model):
             if vals["state"] in ("pending", "error"):
                 delay = RETRY_DELAYS[attempts - 1] if attempts <= len(RETRY_DELAYS) else 900
                 vals["next_attempt"] = retry_at[event] = now + timedelta(seconds=delay)
-            event.write(dict(vals, attempts=attempts))
+            results[event] = dict(vals, attempts=attempts)
+        for event, vals in results.items():
+            event.write(vals)
         for events in self.browse([event.id for event in retry_at]).grouped("lane").values():
             events._wake_processing(min(retry_at[event] for event in events))
         return self
@@ -233,8 +239,12 @@ class DidwwWebhookEvent(models.Model):
         outcome = tracker_sudo._didww_apply_status(status)
         return {"state": "done", "result": f"{status.kind} {status.status}: {outcome}"}
 
-    def _process_inbound(self, sms):
-        number = self.env["didww.sms.number"]._find_by_number(self.company_id, sms.to)
+    def _process_inbound(self, sms, numbers=None):
+        numbers = {} if numbers is None else numbers
+        key = (self.company_id.id, sms.to)
+        if key not in numbers:
+            numbers[key] = self.env["didww.sms.number"]._find_by_number(self.company_id, sms.to)
+        number = numbers[key]
         if not number:
             return {"state": "error", "result": self._unknown_number_text(sms.to)}
         record, message, notified = self.env["didww.sms.session"]._route_inbound(number, sms)
