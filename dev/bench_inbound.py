@@ -46,6 +46,9 @@ def add_arguments(parser):
     group.add_argument("--known", type=int, default=500, help="known contacts on the database")
     group.add_argument("--port", type=int, default=8180, help="HTTP port of the benchmarked Odoo")
     group.add_argument("--database", default="inbound_bench", help="throwaway database (dropped after)")
+    group.add_argument("--db-filter", action="store_true",
+                       help="serve with --db-filter as well as -d (Odoo then lists databases on every request "
+                            "without a session, on a new PostgreSQL connection)")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -133,7 +136,11 @@ class BenchOdoo:
         self.log_path = log_path or runner.WORK / f"{self.db}.log"
         log = open(self.log_path, "ab")  # noqa: SIM115 (kept open with Odoo)
         self.process = subprocess.Popen([
-            *runner.odoo_bin_cmd(self.odoo), *self.config_args, "--db-filter", f"^{self.db}$",
+            # one database named by -d and no --db-filter: Odoo serves it without listing databases,
+            # which a --db-filter makes it do (on a new connection to PostgreSQL) for every request
+            # that has no session, as DIDWW's have not
+            *runner.odoo_bin_cmd(self.odoo), *self.config_args,
+            *(["--db-filter", f"^{self.db}$"] if getattr(self.options, "db_filter", False) else []),
             "--http-interface", "127.0.0.1", "--http-port", str(self.port), f"--workers={self.workers}",
             "--log-level=warn", "--log-handler=werkzeug:INFO", "--limit-time-real=300", "--no-database-list",
         ], env=self.env, cwd=runner.ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -477,7 +484,8 @@ def report(options, paced_figures, burst, sql, load_before, alone):
     def verdict(ok):
         return "ok" if ok else "MISSED"
 
-    print(f"\n=== inbound webhook, Odoo --workers=2 (load average before the run: {load_before}) ===")
+    served = "-d and --db-filter" if options.db_filter else "-d, no --db-filter"
+    print(f"\n=== inbound webhook, Odoo --workers=2, {served} (load average before the run: {load_before}) ===")
     print(f"one at a time: webhook answer {alone['webhook_ms']:.1f} ms, /web/health {alone['trivial_ms']:.1f} ms "
           f"(medians of 20)")
     print(f"paced {p['total']} deliveries at {options.inbound_rate:g}/s for {options.inbound_seconds:g} s; "
