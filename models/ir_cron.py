@@ -57,5 +57,6 @@ class IrCron(models.Model):
 
     def _notifydb(self):
         """Wake the cron workers as Odoo does, over a connection kept by this process."""
-        if not cron_wake_up.notify(self.env.cr.dbname):
-            super()._notifydb()
+        if cron_wake_up.notify(self.env.cr.dbname):
+            return None
+        return super()._notifydb()
