@@ -8,11 +8,15 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from odoo import http
 from odoo.http import request
 
-from ..models.didww_webhook_event import OUTCOME_DUPLICATE, OUTCOME_QUEUED, OUTCOME_UNKNOWN_NUMBER
+from ..models.didww_webhook_event import OUTCOME_DUPLICATE, OUTCOME_LIMITED, OUTCOME_QUEUED, OUTCOME_UNKNOWN_NUMBER
 from ..models.res_company import WEBHOOK_ROUTE
+from ..tools import log_redaction
 from ..tools.didww_webhook import MAX_BODY_BYTES, WebhookFormatError, salvage_template
 
 _logger = logging.getLogger(__name__)
+# the access log would write the URL's secret and, for GET deliveries, the SMS on every request
+log_redaction.install(WEBHOOK_ROUTE)
+RETRY_AFTER_SECONDS = 60  # a delivery refused for going over a limit: DIDWW may try again then
 
 JSON_TYPES = ("application/json", "application/vnd.api+json", "text/json")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -23,6 +27,7 @@ OUTCOME_STATUS = {
     OUTCOME_QUEUED: 200,
     OUTCOME_DUPLICATE: 200,
     OUTCOME_UNKNOWN_NUMBER: 404,  # stored all the same: processed when DIDWW retries once the number exists
+    OUTCOME_LIMITED: 429,  # not stored: DIDWW retries it later
 }
 
 
@@ -73,11 +78,12 @@ class DidwwWebhookController(http.Controller):
 
         status = OUTCOME_STATUS[outcome.code]
         answer = {"status": outcome.code, "event": outcome.event.id or None}
+        headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 429 else None
         if status >= 400:
             answer["error"] = outcome.message
             _logger.info("DIDWW webhook for company %s: %s (%s)", company_id, outcome.message, status)
         # the answer leaves once Odoo has committed the request's transaction: the event is stored
-        return request.make_json_response(answer, status=status)
+        return request.make_json_response(answer, headers=headers, status=status)
 
     @staticmethod
     def _check_access(company_id, secret):

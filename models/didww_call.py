@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import AccessError
 
 END_STATES = ("done", "missed", "declined", "busy", "failed")
 # a number this short is an extension of the PBX: dialled as typed, never turned into E.164
@@ -16,6 +17,10 @@ class DidwwCall(models.Model):
     _description = "Softphone call"
     _order = "start desc, id desc"
 
+    # Calls are written only by the softphone's methods below (users have no create or write right:
+    # a call in a colleague's log, or on a contact, cannot be forged). Relational fields: a user reads
+    # only their own calls (record rules), whose contact and document were readable by them when the
+    # call was logged (checked below); users and companies are readable by every internal user.
     direction = fields.Selection([("outgoing", "Outgoing"), ("incoming", "Incoming")], required=True,
                                  readonly=True)
     number = fields.Char(required=True, readonly=True, help="The other party's number (E.164 when it is one)")
@@ -63,7 +68,7 @@ class DidwwCall(models.Model):
     def didww_outgoing(self, number, res_model=False, res_id=False):
         """Log a call the user is placing; return what to dial (E.164 with the document's or
         the company's country, an extension as typed) and who it is."""
-        document = self.env["sms.sms"]._didww_document(res_model, res_id)
+        document = self._didww_readable(self.env["sms.sms"]._didww_document(res_model, res_id))
         country = document["country_id"] if document and "country_id" in document._fields else None
         company = self.env["sms.sms"]._didww_company_of(document)
         country = country or company.country_id
@@ -75,8 +80,9 @@ class DidwwCall(models.Model):
         else:
             dial = self.env["didww.sms.number"]._didww_e164(number, country) or compact
         partner = self._didww_partner_of(document)
-        call = self.create({
-            "direction": "outgoing", "number": dial, "partner_id": partner.id if partner else False,
+        # sudo: users cannot create calls; this one is the user's own, on what they may read
+        call = self.sudo().create({
+            "user_id": self.env.uid, "direction": "outgoing", "number": dial, "partner_id": partner.id if partner else False,
             "res_model": document._name if document else False, "res_id": document.id if document else False,
             "company_id": company.id, "state": "calling",
         })
@@ -92,15 +98,18 @@ class DidwwCall(models.Model):
             or display_name or "?"
         document = self._didww_find_caller(number)
         partner = self._didww_partner_of(document)
-        call = self.create({
-            "direction": "incoming", "number": number, "partner_id": partner.id if partner else False,
+        # sudo: users cannot create calls; this one is the user's own, on what they may read
+        call = self.sudo().create({
+            "user_id": self.env.uid, "company_id": self.env.company.id, "direction": "incoming", "number": number,
+            "partner_id": partner.id if partner else False,
             "res_model": document._name if document else False, "res_id": document.id if document else False,
             "state": "ringing",
         })
         return {"id": call.id, "number": number, "name": document.display_name if document else display_name}
 
     def didww_answered(self):
-        self.filtered(lambda c: c.state in ("calling", "ringing")).write(
+        # sudo: users cannot write calls; the softphone updates the user's own
+        self._didww_own().sudo().filtered(lambda c: c.state in ("calling", "ringing")).write(
             {"state": "in_progress", "answered_at": fields.Datetime.now()})
         return True
 
@@ -109,11 +118,12 @@ class DidwwCall(models.Model):
         if state not in END_STATES:
             state = "failed"
         now = fields.Datetime.now()
-        for call in self.filtered(lambda c: c.state not in END_STATES):
+        for call in self._didww_own().filtered(lambda c: c.state not in END_STATES):
             final = state
             if final == "done" and not call.answered_at:
                 final = "missed" if call.direction == "incoming" else "failed"
-            call.write({
+            # sudo: users cannot write calls; the softphone closes the user's own
+            call.sudo().write({
                 "state": final,
                 "failure_reason": (failure_reason or False) if final == "failed" else False,
                 "duration": int((now - call.answered_at).total_seconds()) if call.answered_at else 0,
@@ -123,12 +133,26 @@ class DidwwCall(models.Model):
 
     # ------------------------------------------------------------------------------------------
 
+    def _didww_own(self):
+        """These calls, checked to be the request user's own (the softphone acts on no other)."""
+        self.check_access("read")
+        if any(call.user_id.id != self.env.uid for call in self):
+            raise AccessError(self.env._("You can only update your own calls."))
+        return self
+
+    @api.model
+    def _didww_readable(self, record):
+        """``record`` when the user may read it, else None: a call shows its contact's and its
+        document's name to its user, so it never links what they may not open."""
+        return record if record and record.has_access("read") else None
+
     def _didww_partner_of(self, document):
         if not document:
             return None
         if document._name == "res.partner":
             return document
-        return document["partner_id"] if "partner_id" in document._fields else None
+        partner = document["partner_id"] if "partner_id" in document._fields else None
+        return self._didww_readable(partner)
 
     @api.model
     def _didww_find_caller(self, number):

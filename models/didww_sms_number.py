@@ -36,14 +36,25 @@ class SourcePicker:
         """``(number, reason)``: the number :meth:`pick` returns and which rule chose it,
         ``"conversation"``, ``"user"`` or ``"company"`` (``None`` when there is no number)."""
         for session in self.live_by_remote.get(destination, ()):
-            if not user or session.user_id == user or user in self.assigned.get(session.number_id, ()):
+            if not user or self.may_hold(session.number_id, user, session):
                 return session.number_id, "conversation"
         mine = self.numbers_of(user) if user else self.numbers.browse()
         if mine:
             region = phone.country_of(destination)
             same_country = mine.filtered(lambda n: n.country_id.code == region) if region else mine.browse()
             return (same_country or mine)[:1], "user"
-        return self.numbers[:1], "company" if self.numbers else None
+        # the company's numbers nobody in particular has first: a number given to a colleague is theirs
+        free = self.numbers.filtered(lambda number: not self.assigned.get(number))
+        return (free or self.numbers)[:1], "company" if self.numbers else None
+
+    def may_hold(self, number, user, session=None):
+        """Whether ``user`` may keep a conversation on ``number``: the number is assigned to them,
+        or to nobody (then only the conversation's holder keeps it). A number taken away from a
+        user ends their conversations on it at once."""
+        assigned = self.assigned.get(number)
+        if assigned:
+            return user in assigned
+        return session is None or session.user_id == user
 
 
 class DidwwSmsNumber(models.Model):
@@ -148,8 +159,23 @@ class DidwwSmsNumber(models.Model):
                 self._check_not_registered(record_vals.get("number", record.number),
                                            record_vals.get("company_id", record.company_id.id), record.id)
                 super(DidwwSmsNumber, record).write(record_vals)
-            return True
-        return super().write(vals)
+            result = True
+        else:
+            result = super().write(vals)
+        if {"user_ids", "all_users", "company_id", "active"} & set(vals):
+            self._didww_release_conversations()
+        return result
+
+    def _didww_release_conversations(self):
+        """End the hold of users who may no longer use these numbers on their conversations: their
+        texts stop leaving from the numbers and the customers' replies go to the assigned users."""
+        by_number, _users = self._assigned_users_by_number()
+        # sudo: conversations are technical records; the administrator changed who has the numbers
+        sessions_sudo = self.env["didww.sms.session"].sudo().search(
+            [("number_id", "in", self.ids), ("user_id", "!=", False)])
+        released = sessions_sudo.filtered(lambda session: not session.number_id.active or (
+            by_number.get(session.number_id) and session.user_id not in by_number[session.number_id]))
+        released.write({"user_id": False, "last_outbound": False})
 
     def _check_not_registered(self, number, company_id, exclude_id=None):
         """Refuse a number already in the company, with a message saying where (the SQL constraint

@@ -8,6 +8,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL, mute_logger, plaintext2html
 
 from ..tools import sms_keywords
+from .didww_sms_number import SourcePicker
 
 PREVIEW_LENGTH = 80
 
@@ -34,6 +35,10 @@ class DidwwSmsSession(models.Model):
     _description = "DIDWW SMS conversation"
     _order = "last_activity DESC, id DESC"
 
+    # Relational fields: a user reads each target, or the field is not readable by them. A user sees
+    # the conversations of their company's numbers (record rules), so its number and company; users
+    # are readable by every internal user; res_id is a bare id (the document's name is shown only
+    # through customer_name, computed with the reader's rights).
     number_id = fields.Many2one("didww.sms.number", required=True, index=True, ondelete="cascade")
     company_id = fields.Many2one(related="number_id.company_id", store=True, index=True)
     remote_number = fields.Char("Customer number", required=True, index=True)
@@ -83,6 +88,13 @@ class DidwwSmsSession(models.Model):
         return result
 
     @api.model
+    def _didww_has_conversation(self, number, sender):
+        """Whether ``number`` has a conversation with ``sender`` (as DIDWW wrote it) already."""
+        # sudo: the webhook runs as the public user and asks only whether one exists
+        return bool(self.sudo().search_count(
+            [("number_id", "=", number.id), ("remote_number", "=", number._format_remote(sender))], limit=1))
+
+    @api.model
     def _get_or_create(self, number, remote_number):
         """The conversation of ``number`` with ``remote_number``, created if needed. Empty when a
         concurrent transaction is creating it (invisible to this one until it commits)."""
@@ -123,12 +135,16 @@ class DidwwSmsSession(models.Model):
                 created = self.sudo().concat(*(
                     self._get_or_create(Number.browse(vals["number_id"]), vals["remote_number"]) for vals in missing))
             by_key.update({(session.number_id.id, session.remote_number): session for session in created})
+        numbers = self.env["didww.sms.number"].sudo().browse({number_id for number_id, _remote in last})
+        picker = SourcePicker(numbers, numbers._assigned_users_by_number()[0], {})
         rows = []
         for key, (user, record, text) in last.items():
             session = by_key.get(key)
             if not session:
                 continue
-            real_user = user and not user._is_public() and not user._is_superuser()
+            # a user holds the conversation only on a number they may use (see SourcePicker.may_hold)
+            real_user = user and not user._is_public() and not user._is_superuser() and picker.may_hold(
+                session.number_id, user)
             rows.append(SQL("(%s, %s, %s, %s, %s)", session.id, user.id if real_user else None,
                             record._name if record else None, record.id if record else None, _preview(text)))
         if not rows:
@@ -154,7 +170,10 @@ class DidwwSmsSession(models.Model):
     last_message_text = fields.Char(
         "Last message text", readonly=True, groups="base.group_system",
         help="First words of the last message; shown to a user only when they can read the document.")
-    last_inbound_message_id = fields.Many2one("mail.message", "Last SMS received", readonly=True, ondelete="set null")
+    # administrators only: the message is on a document the reader may not be allowed to open, and
+    # Odoo shows a linked record's name (and exports its fields) as the field's reader sees the field
+    last_inbound_message_id = fields.Many2one(
+        "mail.message", "Last SMS received", readonly=True, ondelete="set null", groups="base.group_system")
     last_message_preview = fields.Char("Preview", compute="_compute_conversation_display")
     customer_name = fields.Char("Customer", compute="_compute_conversation_display")
     is_unread = fields.Boolean(
@@ -212,9 +231,11 @@ class DidwwSmsSession(models.Model):
     @api.depends("last_inbound_message_id")
     @api.depends_context("uid")
     def _compute_is_unread(self):
-        unread = self._didww_unread_message_ids(self.last_inbound_message_id.ids)
-        for session in self:
-            session.is_unread = session.last_inbound_message_id.id in unread
+        # sudo: the message itself stays hidden; only whether it waits in the user's own Inbox is told
+        sessions_sudo = self.sudo()
+        unread = self._didww_unread_message_ids(sessions_sudo.last_inbound_message_id.ids)
+        for session, session_sudo in zip(self, sessions_sudo, strict=True):
+            session.is_unread = session_sudo.last_inbound_message_id.id in unread
 
     def _search_is_unread(self, operator, value):
         if operator not in ("=", "!=") or not isinstance(value, bool):
@@ -223,7 +244,9 @@ class DidwwSmsSession(models.Model):
             ("res_partner_id", "=", self.env.user.partner_id.id), ("is_read", "=", False),
             ("mail_message_id.model", "!=", False),
         ])
-        domain = [("last_inbound_message_id", "in", notifications.mail_message_id.ids)]
+        # sudo: the user's own unread messages, matched on a field only administrators read
+        sessions_sudo = self.sudo().search([("last_inbound_message_id", "in", notifications.mail_message_id.ids)])
+        domain = [("id", "in", sessions_sudo.ids)]
         return domain if (operator == "=") == value else ["!", *domain]
 
     def action_open_document(self):

@@ -1,7 +1,11 @@
 import secrets
+from datetime import timedelta
+
+from psycopg2.errors import LockNotAvailable, SerializationFailure
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import SQL, config, mute_logger
 
 from ..tools.didww_api_client import API_URLS, DidwwApiClient
 from ..tools.didww_http import DidwwAuthError, DidwwError
@@ -48,6 +52,19 @@ class ResCompany(models.Model):
         help="Optional: only these addresses or networks may call the webhook, e.g. DIDWW's "
              "46.19.209.214, 185.238.173.74. Empty allows any address (the secret URL still applies).",
     )
+    didww_webhook_ip_check = fields.Char(
+        "What the allow-list compares", compute="_compute_didww_webhook_ip_check", groups="base.group_system")
+    didww_webhook_max_events = fields.Integer(
+        "Webhook deliveries per minute", default=6000, groups="base.group_system",
+        help="Above this many deliveries in a minute, the webhook answers 429 (Too Many Requests) and DIDWW "
+             "retries later; administrators are told once an hour. 0: no limit.")
+    didww_webhook_max_new_senders = fields.Integer(
+        "New senders per minute", default=600, groups="base.group_system",
+        help="Above this many texts a minute from numbers with no conversation yet (each may create a contact), "
+             "the webhook answers 429 to further new senders and DIDWW retries them later. 0: no limit.")
+    didww_webhook_limited_at = fields.Datetime(
+        "Webhook last limited", readonly=True, copy=False, groups="base.group_system",
+        help="When administrators were last told that deliveries were refused for going over a limit.")
     didww_api_key = fields.Char("DIDWW API v3 key", groups="base.group_system")
     didww_api_environment = fields.Selection(
         [("production", "Production"), ("sandbox", "Sandbox")], "DIDWW API environment",
@@ -58,7 +75,9 @@ class ResCompany(models.Model):
         help="Optional dated version sent as X-DIDWW-API-Version, e.g. 2026-04-16.",
     )
     didww_balance = fields.Char("DIDWW balance", readonly=True, groups="base.group_system", copy=False)
-    didww_sms_number_ids = fields.One2many("didww.sms.number", "company_id", "DIDWW SMS numbers")
+    # administrators only: a user may read a company without being allowed to read its numbers
+    didww_sms_number_ids = fields.One2many("didww.sms.number", "company_id", "DIDWW SMS numbers",
+                                           groups="base.group_system")
 
     @api.depends("didww_webhook_secret")
     def _compute_didww_webhook_url(self):
@@ -69,9 +88,56 @@ class ResCompany(models.Model):
             else:
                 company.didww_webhook_url = False
 
+    @api.depends("didww_webhook_allowed_ips")
+    @api.depends_context("uid")
+    def _compute_didww_webhook_ip_check(self):
+        """Say what the allow-list really compares: with proxy mode on, Odoo takes the address
+        from X-Forwarded-For, which anyone reaching Odoo directly can write."""
+        if config.get("proxy_mode"):
+            text = self.env._(
+                "Proxy mode is on: the allow-list compares the address your proxy writes in X-Forwarded-For. It "
+                "protects the webhook only if Odoo can be reached through that proxy alone (anyone reaching Odoo "
+                "directly can write the header).")
+        else:
+            text = self.env._(
+                "Proxy mode is off: the allow-list compares the address of the connection itself. Behind a reverse "
+                "proxy every delivery then comes from the proxy's address: start Odoo with --proxy-mode.")
+        for company in self:
+            company.didww_webhook_ip_check = text
+
     def action_didww_regenerate_webhook_secret(self):
         self.ensure_one()
         self.didww_webhook_secret = _new_webhook_secret()
+
+    def _didww_tell_admins_limited(self, reason):
+        """Tell this company's administrators, once an hour, that the webhook refuses deliveries
+        (``reason``, translated). Concurrent deliveries elect one teller: the others skip."""
+        self.ensure_one()
+        now = fields.Datetime.now()
+        try:
+            with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                self.env.cr.execute(SQL(
+                    "UPDATE res_company SET didww_webhook_limited_at = %(now)s WHERE id IN ("
+                    " SELECT id FROM res_company WHERE id = %(id)s AND (didww_webhook_limited_at IS NULL"
+                    " OR didww_webhook_limited_at < %(since)s) FOR UPDATE SKIP LOCKED) RETURNING id",
+                    now=now, id=self.id, since=now - timedelta(hours=1)))
+                elected = bool(self.env.cr.fetchall())
+        except (LockNotAvailable, SerializationFailure):
+            elected = False  # another delivery is telling them right now
+        self.invalidate_recordset(["didww_webhook_limited_at"])
+        if not elected:
+            return False
+        # sudo: the webhook runs as the public user; the note goes to the company's administrators
+        admins = self.env.ref("base.group_system").sudo().users.filtered(
+            lambda user: self in user.company_ids and not user._is_superuser())
+        body = self.env._(
+            "The DIDWW webhook of %(company)s refused deliveries: %(reason)s. DIDWW retries them later. If this is "
+            "real traffic, raise the limits in Settings > DIDWW: webhook; if not, regenerate the webhook URL there "
+            "(someone else may have it) and paste the new URL into DIDWW.", company=self.name, reason=reason)
+        self.partner_id.sudo().message_post(
+            body=body, subject=self.env._("DIDWW webhook limit reached"), message_type="comment",
+            subtype_xmlid="mail.mt_note", partner_ids=admins.partner_id.ids)
+        return True
 
     def _didww_api_call(self, call, failure):
         """``call(client)`` with this company's API v3 client; DIDWW errors become a UserError

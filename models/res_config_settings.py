@@ -12,6 +12,10 @@ class ResConfigSettings(models.TransientModel):
     didww_sms_max_workers = fields.Integer(related="company_id.didww_sms_max_workers", readonly=False)
     didww_webhook_url = fields.Char(related="company_id.didww_webhook_url")
     didww_webhook_allowed_ips = fields.Char(related="company_id.didww_webhook_allowed_ips", readonly=False)
+    didww_webhook_ip_check = fields.Char(related="company_id.didww_webhook_ip_check")
+    didww_webhook_max_events = fields.Integer(related="company_id.didww_webhook_max_events", readonly=False)
+    didww_webhook_max_new_senders = fields.Integer(related="company_id.didww_webhook_max_new_senders",
+                                                   readonly=False)
     didww_api_key = fields.Char(related="company_id.didww_api_key", readonly=False)
     didww_api_environment = fields.Selection(related="company_id.didww_api_environment", readonly=False)
     didww_api_version = fields.Char(related="company_id.didww_api_version", readonly=False)

@@ -7,6 +7,8 @@ VOIP_SELF_FIELDS = ["didww_voip_provider_id", "didww_voip_username", "didww_voip
 class ResUsers(models.Model):
     _inherit = "res.users"
 
+    # Relational fields: a provider is shared or of one of the user's companies (checked on write,
+    # and the softphone ignores any other); numbers are those of the user's companies.
     didww_voip_provider_id = fields.Many2one(
         "didww.voip.provider", "VoIP Provider", groups="base.group_user", ondelete="set null",
         default=lambda self: self._didww_only_voip_provider())
@@ -29,12 +31,31 @@ class ResUsers(models.Model):
     def SELF_WRITEABLE_FIELDS(self):
         return super().SELF_WRITEABLE_FIELDS + VOIP_SELF_FIELDS
 
+    def write(self, vals):
+        if set(VOIP_SELF_FIELDS) & set(vals) and not self.env.su and not self.env.user._is_internal():
+            # the softphone is for internal users: a portal user sets no VoIP field, not even their own
+            raise AccessError(self.env._("Only internal users have VoIP settings."))
+        if vals.get("didww_voip_provider_id") and not self.env.user._is_system():
+            self._didww_check_voip_provider(vals["didww_voip_provider_id"])
+        return super().write(vals)
+
+    def _didww_check_voip_provider(self, provider_id):
+        """Refuse a provider of a company the users are not in (a user choosing their own provider
+        would otherwise reach another company's VoIP servers through the softphone's configuration)."""
+        # sudo: the provider's company is checked, whoever may read the provider
+        provider_sudo = self.env["didww.voip.provider"].sudo().browse(provider_id).exists()
+        for user in self:
+            if not provider_sudo or (provider_sudo.company_id and provider_sudo.company_id not in user.sudo().company_ids):
+                raise AccessError(self.env._("This VoIP provider belongs to a company you are not in."))
+
     def _didww_voip_secret_holders(self):
         """The users of ``self`` whose VoIP secret the request's user may read and set: their own,
         or anyone's for administrators. Decided on the real user (``uid``), never on ``sudo()``:
         code that reads users in sudo on another user's behalf still gets no secret."""
         if self.env.uid == SUPERUSER_ID or self.env.user._is_system():
             return self
+        if not self.env.user._is_internal():
+            return self.browse()  # the softphone is for internal users only
         return self.filtered(lambda user: user._origin.id == self.env.uid)
 
     @api.depends_context("uid")
@@ -92,6 +113,10 @@ class ResUsers(models.Model):
         """The logged-in user's own softphone configuration, for a SIP client."""
         user_sudo = self.env.user.sudo()  # sudo: the user reads their own provider and secret
         provider = user_sudo.didww_voip_provider_id
+        if not user_sudo._is_internal():
+            return dict.fromkeys(("provider", "websocket_url", "pbx_server", "username", "secret", "uri"), False)
+        if provider.company_id and provider.company_id not in user_sudo.company_ids:
+            provider = provider.browse()  # never another company's servers
         return {
             "provider": provider.name or False,
             "websocket_url": provider.ws_server or False,

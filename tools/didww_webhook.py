@@ -20,6 +20,7 @@ MAX_BODY_BYTES = 256 * 1024  # DIDWW reassembles long SMS up to 64 KB; base64 an
 MAX_TEXT_CHARS = 65536
 STATUS_TYPES = ("outbound_message_callbacks", "dlr_event", "dlr_events")
 _NUMBER = re.compile(r"^\+?[0-9 ().\-]{3,32}$")
+MIN_DIGITS = 3  # the shortest short code; "...", "---" or "+1" are no sender anyone can answer
 _ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
 
 
@@ -46,6 +47,15 @@ class StatusEvent:
         """What must be processed in order with this event: the statuses of one SMS."""
         return f"status:{self.message_id}"
 
+    def to_payload(self):
+        """What is stored of the callback: what processing and the screens read, nothing else
+        (a delivery's extra keys are dropped), in a form :func:`parse_event` reads back."""
+        kind = "outbound_message_callbacks" if self.kind == "callback" else "dlr_event"
+        attributes = {"status": self.raw_status or self.status, "code_id": self.code_id,
+                      "fragments_sent": self.fragments_sent, "error_message": self.error_message}
+        return {"data": {"type": kind, "id": self.message_id,
+                         "attributes": {key: value for key, value in attributes.items() if value not in (None, "")}}}
+
 
 @dataclass
 class InboundSms:
@@ -70,6 +80,12 @@ class InboundSms:
         digits, so that national and international spellings of a number agree)."""
         digits = "".join(char for char in self.sender if char.isdigit())
         return f"sender:{digits[-8:] or self.sender.strip().lower()}"
+
+    def to_payload(self):
+        """What is stored of the SMS: the fields processing and the screens read (the text
+        decoded, nothing else a delivery carried), in a form :func:`parse_event` reads back."""
+        payload = {"to": self.to, "from": self.sender, "time": self.raw_time, "text": self.text, "uuid": self.uuid}
+        return {key: value for key, value in payload.items() if value}
 
 
 def _normalise_status(value):
@@ -158,8 +174,8 @@ def parse_inbound(params):
     if not to or not sender:
         raise WebhookFormatError("an inbound SMS needs 'to' and 'from'")
     for name, number in (("to", to), ("from", sender)):
-        if not _NUMBER.match(number):
-            raise WebhookFormatError(f"'{name}' is not a phone number")
+        if not _NUMBER.match(number) or sum(char.isdigit() for char in number) < MIN_DIGITS:
+            raise WebhookFormatError(f"'{name}' is not a phone number (at least {MIN_DIGITS} digits)")
     text = _text_field(params, "text")
     data = _text_field(params, "data")
     notes = []
