@@ -89,7 +89,9 @@ class DidwwWebhookController(http.Controller):
     def _check_access(company_id, secret):
         # only what the check needs: a company's whole record is far more than a delivery needs
         company_sudo = request.env["res.company"].sudo().with_context(active_test=False).search_fetch(
-            [("id", "=", company_id)], ["didww_webhook_secret", "didww_webhook_allowed_ips"])
+            [("id", "=", company_id)],
+            ["didww_webhook_secret", "didww_webhook_allowed_ips", "didww_webhook_max_events",
+             "didww_webhook_max_new_senders"])
         expected = (company_sudo.didww_webhook_secret or "") if company_sudo else ""
         # compare even when the company does not exist, so that timing tells nothing
         if not hmac.compare_digest(secret.encode(), (expected or "\0" * 43).encode()) or not expected:

@@ -82,7 +82,8 @@ class DidwwCall(models.Model):
         partner = self._didww_partner_of(document)
         # sudo: users cannot create calls; this one is the user's own, on what they may read
         call = self.sudo().create({
-            "user_id": self.env.uid, "direction": "outgoing", "number": dial, "partner_id": partner.id if partner else False,
+            "user_id": self.env.uid, "direction": "outgoing", "number": dial,
+            "partner_id": partner.id if partner else False,
             "res_model": document._name if document else False, "res_id": document.id if document else False,
             "company_id": company.id, "state": "calling",
         })

@@ -69,6 +69,8 @@ class DidwwSmsNumber(models.Model):
         help="Type it as on the DIDWW panel (national or international); it is stored in E.164.",
     )
     name = fields.Char("Label", help="Optional label shown next to the number, e.g. 'Sales US'.")
+    # Relational fields: users read the numbers of their companies (record rule), so those companies;
+    # countries and internal users are readable by every internal user.
     country_id = fields.Many2one(
         "res.country", default=lambda self: self.env.company.country_id,
         help="Country of the number; also used to reformat remote numbers.")

@@ -15,6 +15,7 @@ class DidwwVoipCredential(models.Model):
     _description = "DIDWW VoIP secret of a user"
     _rec_name = "user_id"
 
+    # administrators only (access rights), who read every user; no other model points here
     user_id = fields.Many2one("res.users", required=True, index=True, ondelete="cascade")
     secret = fields.Char(required=True)
 

@@ -38,6 +38,7 @@ class DidwwVoipProvider(models.Model):
                             help="SIP over WebSocket server, e.g. wss://sip.phone.systems")
     pbx_server = fields.Char("PBX Server IP", required=True, default=DEFAULT_PBX_SERVER,
                              help="SIP domain or IP of the PBX, e.g. sip.phone.systems")
+    # users read the providers of their companies, or shared ones (record rule): so their company
     company_id = fields.Many2one("res.company", default=lambda self: self.env.company, index=True)
     active = fields.Boolean(default=True)
     user_count = fields.Integer(compute="_compute_user_count")

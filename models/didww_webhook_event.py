@@ -56,6 +56,7 @@ class DidwwWebhookEvent(models.Model):
     _description = "DIDWW webhook event"
     _order = "id DESC"
 
+    # administrators only (access rights), who read every company; the document is a bare id
     company_id = fields.Many2one("res.company", required=True, index=True, ondelete="cascade", readonly=True)
     kind = fields.Selection([("inbound", "Inbound SMS"), ("status", "SMS status")], required=True, readonly=True)
     dedupe_key = fields.Char(required=True, readonly=True)

@@ -8,7 +8,8 @@ class ResUsers(models.Model):
     _inherit = "res.users"
 
     # Relational fields: a provider is shared or of one of the user's companies (checked on write,
-    # and the softphone ignores any other); numbers are those of the user's companies.
+    # and the softphone ignores any other), which colleagues of those companies read; the numbers
+    # are for administrators only (a reader may not be in the company of each number of a user).
     didww_voip_provider_id = fields.Many2one(
         "didww.voip.provider", "VoIP Provider", groups="base.group_user", ondelete="set null",
         default=lambda self: self._didww_only_voip_provider())
@@ -21,7 +22,7 @@ class ResUsers(models.Model):
         search="_search_didww_voip_secret", groups="base.group_user", copy=False)
     didww_sms_number_ids = fields.Many2many(
         "didww.sms.number", "didww_sms_number_res_users_rel", "user_id", "number_id",
-        "DIDWW SMS numbers", groups="base.group_user")
+        "DIDWW SMS numbers", groups="base.group_system")
 
     @property
     def SELF_READABLE_FIELDS(self):
@@ -45,7 +46,8 @@ class ResUsers(models.Model):
         # sudo: the provider's company is checked, whoever may read the provider
         provider_sudo = self.env["didww.voip.provider"].sudo().browse(provider_id).exists()
         for user in self:
-            if not provider_sudo or (provider_sudo.company_id and provider_sudo.company_id not in user.sudo().company_ids):
+            company = provider_sudo.company_id
+            if not provider_sudo or (company and company not in user.sudo().company_ids):
                 raise AccessError(self.env._("This VoIP provider belongs to a company you are not in."))
 
     def _didww_voip_secret_holders(self):

@@ -36,6 +36,8 @@ DIDWW_SEND_ERRORS = {
 class SmsSms(models.Model):
     _inherit = "sms.sms"
 
+    # Relational fields: sms.sms is readable by administrators only (Odoo's access rights), who read
+    # every company and user; the document is a bare id.
     didww_company_id = fields.Many2one(
         "res.company", "Company", index="btree_not_null", readonly=True,
         help="The company whose SMS settings decide how this SMS leaves.")

@@ -48,6 +48,7 @@ class SmsTracker(models.Model):
     _inherit = "sms.tracker"
 
     didww_message_id = fields.Char("DIDWW message id", index="btree_not_null", readonly=True)
+    # sms.tracker is readable by administrators only (Odoo's access rights): they read every company
     didww_company_id = fields.Many2one("res.company", "DIDWW company", readonly=True, ondelete="cascade",
                                        help="Only this company's webhook may update the status.")
     didww_status = fields.Selection([

@@ -62,7 +62,7 @@ class TestConversations(DidwwHttpCase):
         self.assertEqual(self.conversations(self.user_sales, [("user_id", "=", False)]), first)
         self.assertEqual(self.conversations(self.user_sales, [("is_unread", "=", True)]), first | second)
         # reading the message in the Inbox clears Unread for Sally only
-        first.last_inbound_message_id.with_user(self.user_sales).set_message_done()
+        first.sudo().last_inbound_message_id.with_user(self.user_sales).set_message_done()
         self.assertEqual(self.conversations(self.user_sales, [("is_unread", "=", True)]), second)
         self.assertEqual(self.conversations(self.user_sales, [("is_unread", "=", False)]), first)
 

@@ -112,7 +112,8 @@ class TestWebhookQueue(DidwwHttpCase):
         event.write({"payload": json.dumps({"to": "37041123456", "from": "not a number"})})  # damaged
         now = fields.Datetime.now()
         self.process_events()
-        self.assertEqual((event.state, event.attempts, event.result), ("error", 1, "'from' is not a phone number"))
+        self.assertEqual((event.state, event.attempts, event.result),
+                         ("error", 1, "'from' is not a phone number (at least 3 digits)"))
         self.assertEqual(event.next_attempt, now + timedelta(seconds=5))
         self.process_events()
         self.assertEqual(event.attempts, 1, "not due yet")
