@@ -22,6 +22,10 @@ BATCH_SIZE = 20  # events per cron batch: one commit each, so a message is on it
 LANE_CRONS = ("didww_connector.ir_cron_didww_webhook_events", "didww_connector.ir_cron_didww_webhook_events_lane_2")
 MAX_ATTEMPTS = 50
 RETRY_DELAYS = (5, 30, 60, 300)  # seconds before retrying an event that waits or failed, then every 15 min
+# Coalesced wake-ups (see _wake_cron); trigger dates are whole seconds, "now" rounded down
+WAKE_FRESH = timedelta(seconds=2)  # a due wake-up this young is being honoured: no new one
+WAKE_AHEAD = timedelta(seconds=5)  # a delivery that sends none relies on a trigger at least this far ahead
+WAKE_FALLBACK = timedelta(seconds=10)  # ... and stores one this far ahead when there is none
 
 # What storing a delivery came to; the webhook maps each code to its HTTP answer
 OUTCOME_QUEUED = "queued"  # stored and committed, processed by the cron right after
@@ -143,15 +147,50 @@ class DidwwWebhookEvent(models.Model):
     def _unknown_number_text(self, to):
         return self.env._("unknown DIDWW number %(number)s", number=to)
 
+    def _processing_crons(self):
+        """The crons that process these events (all of them for none), as superuser."""
+        lanes = sorted(set(self.mapped("lane"))) if self else range(len(LANE_CRONS))
+        crons = self.env["ir.cron"]
+        for lane in lanes:
+            cron = self.env.ref(LANE_CRONS[lane % len(LANE_CRONS)], raise_if_not_found=False)
+            crons |= cron or crons
+        # sudo: the webhook runs as the public user; waking a cron is technical
+        crons = crons.sudo()
+        crons.fetch(["active"])  # all _trigger reads: not the whole cron and its server action
+        return crons
+
     def _wake_processing(self, at=None):
         """Wake the crons of these events' lanes (now, or ``at``)."""
-        for lane in sorted(set(self.mapped("lane"))):
-            # sudo: the webhook runs as the public user; waking a cron is technical
-            cron_sudo = self.env.ref(LANE_CRONS[lane % len(LANE_CRONS)], raise_if_not_found=False)
-            if cron_sudo:
-                cron_sudo = cron_sudo.sudo()
-                cron_sudo.fetch(["active"])  # all _trigger reads: not the whole cron and its server action
-                cron_sudo._trigger(at)
+        for cron_sudo in self._processing_crons():
+            self._wake_cron(cron_sudo, at)
+
+    @api.model
+    def _wake_cron(self, cron_sudo, at=None):
+        """Wake ``cron_sudo`` as Odoo does (``ir.cron._trigger``), unless a wake-up is already under way.
+
+        Odoo's wake-up stores a trigger and, after the commit, notifies the cron workers over a new
+        PostgreSQL connection (PostgreSQL forks a process for it): once per delivery of a burst. A
+        delivery skips it while a wake-up of the cron sent less than ``WAKE_FRESH`` ago is due (the
+        workers were told and run, or are about to run, the cron). Skipping must not leave the event
+        behind a run that is finishing: at its end Odoo deletes the cron's triggers dated before the
+        run started, and the run's last batch may have looked before this event was committed. So a
+        delivery that skips makes sure a trigger dated at least ``WAKE_AHEAD`` after now exists (one
+        every few seconds, dated ``WAKE_FALLBACK`` ahead; Odoo does not notify for a future trigger):
+        no run that starts before that date deletes it, and a run that starts after it sees this
+        event, committed long before.
+        """
+        if at:
+            return cron_sudo._trigger(at)
+        now = fields.Datetime.now()
+        self.env.cr.execute(SQL(
+            "SELECT bool_or(call_at BETWEEN %s AND %s), bool_or(call_at >= %s) FROM ir_cron_trigger WHERE cron_id = %s",
+            now - WAKE_FRESH, now, now + WAKE_AHEAD, cron_sudo.id))
+        woken, ahead = self.env.cr.fetchone()
+        if not woken:
+            return cron_sudo._trigger()
+        if not ahead:
+            return cron_sudo._trigger(now + WAKE_FALLBACK)
+        return self.env["ir.cron.trigger"]
 
     # ------------------------------------------------------------
     # Processing (out of the request)
