@@ -46,6 +46,9 @@ def add_arguments(parser):
     group.add_argument("--known", type=int, default=500, help="known contacts on the database")
     group.add_argument("--port", type=int, default=8180, help="HTTP port of the benchmarked Odoo")
     group.add_argument("--database", default="inbound_bench", help="throwaway database (dropped after)")
+    group.add_argument("--nginx", action="store_true",
+                       help="serve through nginx on --port in front of Odoo (--proxy-mode), as the README's "
+                            "Deployment section says; nginx is installed with apt-get when missing")
     group.add_argument("--db-filter", action="store_true",
                        help="serve with --db-filter as well as -d (Odoo then lists databases on every request "
                             "without a session, on a new PostgreSQL connection)")
@@ -112,7 +115,7 @@ class BenchOdoo:
         self.workers = workers
         self.config_args = [f"--addons-path={runner.addons_path(self.odoo)}", *self.db_server.odoo_args(),
                             "-d", self.db, "--data-dir", str(runner.WORK / "data")]
-        self.process = None
+        self.process = self.nginx = None
         self.company = self.secret = None
 
     def install(self, known):
@@ -135,13 +138,22 @@ class BenchOdoo:
     def start(self, log_path=None):
         self.log_path = log_path or runner.WORK / f"{self.db}.log"
         log = open(self.log_path, "ab")  # noqa: SIM115 (kept open with Odoo)
+        odoo_port, proxy_args = self.port, []
+        if getattr(self.options, "nginx", False):
+            # nginx listens on the benchmark's port and queues a burst; Odoo listens behind it
+            self.nginx = runner.Nginx()
+            if not self.nginx.ensure():
+                runner.fail(f"--nginx: {self.nginx.missing}")
+            odoo_port, gevent_port = runner.free_port(), runner.free_port()
+            proxy_args = ["--proxy-mode", "--gevent-port", str(gevent_port)]
+            self.nginx.start(self.port, odoo_port, gevent_port)
         self.process = subprocess.Popen([
             # one database named by -d and no --db-filter: Odoo serves it without listing databases,
             # which a --db-filter makes it do (on a new connection to PostgreSQL) for every request
             # that has no session, as DIDWW's have not
             *runner.odoo_bin_cmd(self.odoo), *self.config_args,
             *(["--db-filter", f"^{self.db}$"] if getattr(self.options, "db_filter", False) else []),
-            "--http-interface", "127.0.0.1", "--http-port", str(self.port), f"--workers={self.workers}",
+            "--http-interface", "127.0.0.1", "--http-port", str(odoo_port), *proxy_args, f"--workers={self.workers}",
             "--log-level=warn", "--log-handler=werkzeug:INFO", "--limit-time-real=300", "--no-database-list",
         ], env=self.env, cwd=runner.ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.monotonic() + 120
@@ -157,6 +169,8 @@ class BenchOdoo:
         runner.fail("Odoo did not answer /web/health within 120 s")
 
     def stop(self):
+        if self.nginx:
+            self.nginx.stop()
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -484,7 +498,8 @@ def report(options, paced_figures, burst, sql, load_before, alone):
     def verdict(ok):
         return "ok" if ok else "MISSED"
 
-    served = "-d and --db-filter" if options.db_filter else "-d, no --db-filter"
+    served = ("-d and --db-filter" if options.db_filter else "-d, no --db-filter") + (
+        ", behind nginx (--proxy-mode)" if getattr(options, "nginx", False) else "")
     print(f"\n=== inbound webhook, Odoo --workers=2, {served} (load average before the run: {load_before}) ===")
     print(f"one at a time: webhook answer {alone['webhook_ms']:.1f} ms, /web/health {alone['trivial_ms']:.1f} ms "
           f"(medians of 20)")

@@ -22,5 +22,4 @@ from . import test_softphone_js
 from . import test_softphone
 from . import test_webhook_queue
 from . import test_webhook_fuzz
-from . import test_listen_backlog
 from . import test_cron_wake_up
