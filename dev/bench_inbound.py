@@ -13,26 +13,29 @@ recommended template, with ``uuid``), half from known contacts and half from new
    5xx, dropped connections, and each unique message posted exactly once;
 3. SQL queries per stored and per processed delivery, in-process on the same database.
 
-Loopback only, bounded in count and time. The helpers here (:class:`BenchOdoo`, :func:`deliver`)
-are shared with ``dev/faults_inbound.py``.
+Loopback only, bounded in count and time. The harness (Odoo on a throwaway database, deliveries,
+what was posted) is ``dev/inbound_harness.py``, shared with the fault, fuzz and scale scripts.
 """
 
-import argparse
-import base64
-import http.client
-import json
 import random
 import re
-import subprocess
 import threading
 import time
-import uuid as uuidlib
 from concurrent.futures import ThreadPoolExecutor
 
-import didww as runner
+from inbound_harness import (
+    NEW_PREFIX,
+    BenchOdoo,
+    DonePoller,
+    deliver,
+    deliver_until_2xx,
+    load_average,
+    make_deliveries,
+    percentile,
+    posted_counts,
+    request,
+)
 
-NUMBER = "37052000000"
-KNOWN_PREFIX, NEW_PREFIX = "370610", "370680"  # known contacts +370610xxxxx, new senders +370680xxxxx
 GOALS = {"answer_p99_ms": 150, "answer_vs_trivial": 3, "chatter_p99_s": 5,
          # issue 20: last answer -> last text on its chatter (3,000 at 50 at a time; 150/s for 30 s)
          "burst_drain_s": 15, "paced_drain_s": 5}
@@ -57,248 +60,8 @@ def add_arguments(parser):
 
 
 # ----------------------------------------------------------------------------------------------
-# Odoo on a throwaway database
-# ----------------------------------------------------------------------------------------------
-
-SETUP = """
-import json
-with odoo.registry(config['db_name']).cursor() as cr:
-    env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {{}})
-    company = env.company
-    company.country_id = env.ref("base.lt")
-    users = env["res.users"].with_context(no_reset_password=True).create([
-        {{"name": f"Agent {{i}}", "login": f"bench_agent{{i}}", "notification_type": "inbox"}} for i in range(3)])
-    env["didww.sms.number"].create({{"number": "+{number}", "user_ids": [(6, 0, users.ids)]}})
-    env["res.partner"].create([{{"name": f"Known {{i}}", "phone": f"+{known_prefix}{{i:05d}}"}}
-                               for i in range({known})])
-    print("SETUP " + json.dumps({{"company": company.id, "secret": company.didww_webhook_secret}}))
-"""
-
-QUERIES = """
-import json, time, base64
-with odoo.registry(config['db_name']).cursor() as cr:
-    env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {{}})
-    Event = env["didww.webhook.event"].sudo()
-    payloads = {payloads!r}
-    env.flush_all()
-    count, start = cr.sql_log_count, time.perf_counter()
-    for params in payloads:
-        Event._store(env.company, params, "127.0.0.1")
-    env.flush_all()
-    stored = cr.sql_log_count - count
-    processed, seconds = 0, 0.0
-    for _ in range(100):
-        count, start = cr.sql_log_count, time.perf_counter()
-        Event._cron_process_pending()
-        env.flush_all()
-        processed, seconds = processed + cr.sql_log_count - count, seconds + time.perf_counter() - start
-        if not Event.search_count([("state", "=", "pending"), ("attempts", "in", [0, False])]):
-            break
-    done = Event.search_count([("state", "=", "done")])
-    print("QUERIES " + json.dumps({{"stored": stored, "processed": processed, "done": done, "seconds": seconds}}))
-    cr.rollback()
-"""
-
-
-class BenchOdoo:
-    """The addon installed on a throwaway database, then Odoo serving it with ``--workers``."""
-
-    def __init__(self, options, server=None, workers=2):
-        self.options = options
-        # Odoo and a Python that runs it, as the runner finds or sets them up (may re-run this script)
-        self.odoo = runner.provide_odoo(argparse.Namespace(
-            odoo=options.odoo_path, odoo_source=getattr(options, "odoo_source", None), command="run"))
-        self.env = runner.odoo_env(self.odoo)
-        runner.check_odoo_importable(self.odoo, self.env)
-        self.db_server = server or runner.database_server(
-            type("DbOptions", (), {"db_host": None, "db_port": None, "db_user": None, "db_password": None})())
-        self.db = options.database
-        self.port = options.port
-        self.workers = workers
-        self.config_args = [f"--addons-path={runner.addons_path(self.odoo)}", *self.db_server.odoo_args(),
-                            "-d", self.db, "--data-dir", str(runner.WORK / "data")]
-        self.process = self.nginx = None
-        self.company = self.secret = None
-
-    def install(self, known):
-        runner.odoo_python(self.env, self.config_args, f"odoo.service.db.exp_drop({self.db!r})")
-        runner.say(f"installing {runner.ADDON} on {self.db} (about a minute)")
-        subprocess.run([*runner.odoo_bin_cmd(self.odoo), *self.config_args, "-i", runner.ADDON,
-                        "--without-demo=all", "--stop-after-init", "--log-level=warn",
-                        "--http-port", str(runner.free_port())],
-                       env=self.env, check=True, cwd=runner.ROOT, capture_output=True)
-        out = self.python(SETUP.format(number=NUMBER, known_prefix=KNOWN_PREFIX, known=known), "SETUP")
-        self.company, self.secret = out["company"], out["secret"]
-
-    def python(self, script, marker):
-        out = runner.odoo_python(self.env, self.config_args, script)
-        line = next((line for line in out.stdout.splitlines() if line.startswith(marker + " ")), None)
-        if not line:
-            runner.fail(f"the Odoo script failed: {out.stderr[-3000:]}")
-        return json.loads(line[len(marker) + 1:])
-
-    def start(self, log_path=None, extra_args=()):
-        self.log_path = log_path or runner.WORK / f"{self.db}.log"
-        log = open(self.log_path, "ab")  # noqa: SIM115 (kept open with Odoo)
-        odoo_port, proxy_args = self.port, []
-        if getattr(self.options, "nginx", False):
-            # nginx listens on the benchmark's port and queues a burst; Odoo listens behind it
-            self.nginx = runner.Nginx()
-            if not self.nginx.ensure():
-                runner.fail(f"--nginx: {self.nginx.missing}")
-            odoo_port, gevent_port = runner.free_port(), runner.free_port()
-            proxy_args = ["--proxy-mode", "--gevent-port", str(gevent_port)]
-            self.nginx.start(self.port, odoo_port, gevent_port)
-        self.process = subprocess.Popen([
-            # one database named by -d and no --db-filter: Odoo serves it without listing databases,
-            # which a --db-filter makes it do (on a new connection to PostgreSQL) for every request
-            # that has no session, as DIDWW's have not
-            *runner.odoo_bin_cmd(self.odoo), *self.config_args,
-            *(["--db-filter", f"^{self.db}$"] if getattr(self.options, "db_filter", False) else []),
-            "--http-interface", "127.0.0.1", "--http-port", str(odoo_port), *proxy_args, f"--workers={self.workers}",
-            "--log-level=warn", "--log-handler=werkzeug:INFO", "--limit-time-real=300", "--no-database-list",
-            *extra_args,
-        ], env=self.env, cwd=runner.ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                runner.fail(f"Odoo stopped at start (see {log.name})")
-            try:
-                if request("127.0.0.1", self.port, "GET", "/web/health", timeout=2)[0] == 200:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.5)
-        runner.fail("Odoo did not answer /web/health within 120 s")
-
-    def stop(self):
-        if self.nginx:
-            self.nginx.stop()
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def drop(self):
-        runner.odoo_python(self.env, self.config_args, f"odoo.service.db.exp_drop({self.db!r})")
-
-    def url(self):
-        return f"/didww/webhook/{self.company}/{self.secret}"
-
-    def connect(self):
-        import psycopg2  # Odoo's requirement, so present in the Python that runs Odoo
-
-        args = {"dbname": self.db, "connect_timeout": 5}
-        for option in self.db_server.odoo_args():
-            name, _sep, value = option.lstrip("-").partition("=")
-            args[{"db_host": "host", "db_port": "port", "db_user": "user", "db_password": "password"}[name]] = value
-        connection = psycopg2.connect(**args)
-        connection.autocommit = True
-        return connection
-
-
-def request(host, port, method, path, body=None, headers=None, timeout=30):
-    """One request on a new connection (as a webhook sender does): ``(status, body)``."""
-    connection = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
-
-
-def delivery(sender, text, sms_uuid=None):
-    sms_uuid = sms_uuid or str(uuidlib.uuid4())
-    return {"uuid": sms_uuid, "to": NUMBER, "from": sender, "time": "Mon, 23 Nov 2026 07:30:00 GMT",
-            "data": base64.b64encode(text.encode()).decode()}
-
-
-def deliver(odoo, payload, timeout=30):
-    """POST one delivery: ``(status or None, error text)``; None is a dropped connection or a timeout."""
-    try:
-        status, _body = request("127.0.0.1", odoo.port, "POST", odoo.url(), json.dumps(payload).encode(),
-                                {"Content-Type": "application/json"}, timeout=timeout)
-        return status, ""
-    except (OSError, http.client.HTTPException) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
-
-
-def percentile(values, fraction):
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-def posted_counts(connection, markers):
-    """``{marker: number of chatter messages holding it}`` for the markers in ``markers``."""
-    with connection.cursor() as cr:
-        cr.execute(r"""SELECT substring(body from 'bench-[0-9a-f]{8}-[0-9a-f-]{27}'), count(*)
-                       FROM mail_message WHERE body LIKE '%%bench-%%' GROUP BY 1""")
-        found = dict(cr.fetchall())
-    return {marker: found.get(marker, 0) for marker in markers}
-
-
-class DonePoller(threading.Thread):
-    """Records when each inbound event turns ``done`` (its message is then committed on the chatter)."""
-
-    def __init__(self, odoo, interval=0.05):
-        super().__init__(daemon=True)
-        self.connection = odoo.connect()
-        self.interval = interval
-        self.seen = {}  # dedupe key -> monotonic time first seen done
-        self.stopping = threading.Event()
-
-    def run(self):
-        # only the events from the oldest one not seen done on: the poller's own load stays flat
-        low = 0
-        with self.connection.cursor() as cr:
-            while not self.stopping.is_set():
-                cr.execute("SELECT id, dedupe_key, state FROM didww_webhook_event WHERE id > %s AND kind = 'inbound'",
-                           [low])
-                now = time.monotonic()
-                rows = cr.fetchall()
-                for _id, key, state in rows:
-                    if state == "done":
-                        self.seen.setdefault(key, now)
-                waiting = [event_id for event_id, _key, state in rows if state != "done"]
-                low = min(waiting) - 1 if waiting else max((row[0] for row in rows), default=low)
-                time.sleep(self.interval)
-
-    def wait_for(self, keys, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not all(key in self.seen for key in keys):
-            time.sleep(0.1)
-        return [key for key in keys if key not in self.seen]
-
-    def stop(self):
-        self.stopping.set()
-        self.join()
-        self.connection.close()
-
-
-# ----------------------------------------------------------------------------------------------
 # Phases
 # ----------------------------------------------------------------------------------------------
-
-def make_deliveries(count, rng, known, tag):
-    """Half from known contacts, half from new senders (each new sender texting one to three times)."""
-    deliveries, new_senders = [], []
-    for index in range(count):
-        if index % 2 == 0:
-            sender = f"{KNOWN_PREFIX}{rng.randrange(known):05d}"
-        else:
-            if not new_senders or rng.random() < 0.6:
-                new_senders.append(f"{NEW_PREFIX}{tag}{len(new_senders):04d}")
-            sender = rng.choice(new_senders[-5:])
-        sms_uuid = str(uuidlib.UUID(int=rng.getrandbits(128)))
-        deliveries.append(delivery(sender, f"bench-{sms_uuid} ☀️ \"quoted\"", sms_uuid))
-    return deliveries
-
 
 def warm_up(odoo, options, rng, poller):
     """Every worker loads the registry on its first request, the cron worker on its first job."""
@@ -318,19 +81,6 @@ def warm_up(odoo, options, rng, poller):
         trivial.append(time.monotonic() - start)
     time.sleep(2)
     return {"webhook_ms": percentile(webhook, 0.5) * 1000, "trivial_ms": percentile(trivial, 0.5) * 1000}
-
-
-def deliver_until_2xx(odoo, payload, deadline):
-    """As DIDWW does: deliver again until a 2xx (here every 0.5 s, until ``deadline``). Return the
-    first attempt's ``(status, error)``, the number of attempts, the last status and when it came."""
-    first, attempts = None, 0
-    while True:
-        status, error = deliver(odoo, payload, timeout=60)
-        attempts += 1
-        first = first or (status, error)
-        if (status and 200 <= status < 300) or time.monotonic() > deadline:
-            return first, attempts, status, time.monotonic()
-        time.sleep(0.5)
 
 
 def paced(odoo, options, rng, poller):
@@ -440,7 +190,7 @@ def burst(odoo, options, rng, poller):
 
 def queries(odoo, options, rng):
     payloads = make_deliveries(100, rng, options.known, tag="3")
-    figures = odoo.python(QUERIES.format(payloads=payloads), "QUERIES")
+    figures = odoo.script("inbound_queries", "QUERIES", payloads=payloads)
     figures["per_store"] = figures["stored"] / len(payloads)
     figures["per_processed"] = figures["processed"] / max(figures["done"], 1)
     figures["ms_per_processed"] = figures["seconds"] * 1000 / max(figures["done"], 1)
@@ -463,14 +213,6 @@ def server_side(odoo, since):
     return {"requests": len(queries), "queries": percentile(queries, 0.5),
             "sql_ms": percentile(sql, 0.5) * 1000, "other_ms": percentile(other, 0.5) * 1000,
             "total_p99_ms": percentile([a + b for a, b in zip(sql, other, strict=True)], 0.99) * 1000}
-
-
-def load_average():
-    try:
-        with open("/proc/loadavg") as handle:
-            return handle.read().split()[0]
-    except OSError:
-        return "?"
 
 
 def run(options):

@@ -23,8 +23,8 @@ import random
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import bench_inbound
 import didww as runner
+import inbound_harness as harness
 
 LAYOUTS = ((1, 0), (1, 1), (2, 2))  # cron workers on server A, server B
 
@@ -36,16 +36,16 @@ def deliver_sender(servers, sender, texts, rng):
     failures = 0
     for index, text in enumerate(texts):
         server = servers[(first + index) % 2]
-        payload = bench_inbound.delivery(sender, text)
+        payload = harness.delivery(sender, text)
         deadline = time.monotonic() + 120
-        _first, attempts, status, _at = bench_inbound.deliver_until_2xx(server, payload, deadline)
+        _first, attempts, status, _at = harness.deliver_until_2xx(server, payload, deadline)
         failures += attempts - 1 if status and 200 <= status < 300 else attempts
     return failures
 
 
 def run_layout(options, odoo_a, odoo_b, layout, round_index, rng):
     tag = f"scale{round_index}"
-    senders = [f"{bench_inbound.NEW_PREFIX}{round_index}{index:04d}" for index in range(options.senders)]
+    senders = [f"{harness.NEW_PREFIX}{round_index}{index:04d}" for index in range(options.senders)]
     per_sender = options.deliveries // options.senders
     servers = []
     for odoo, workers in zip((odoo_a, odoo_b), layout, strict=True):
@@ -125,8 +125,8 @@ def main():
         runner.WORK.mkdir(exist_ok=True)
         runner.provide_odoo(argparse.Namespace(odoo=options.odoo_path, odoo_source=options.odoo_source,
                                                command="run"))
-    odoo_a = bench_inbound.BenchOdoo(options)
-    odoo_b = bench_inbound.BenchOdoo(argparse.Namespace(**dict(vars(options), port=options.port + 1)),
+    odoo_a = harness.BenchOdoo(options)
+    odoo_b = harness.BenchOdoo(argparse.Namespace(**dict(vars(options), port=options.port + 1)),
                                      server=odoo_a.db_server)
     results = []
     try:
@@ -134,11 +134,11 @@ def main():
         odoo_b.company, odoo_b.secret = odoo_a.company, odoo_a.secret
         rng = random.Random(20)
         for round_index, layout in enumerate(LAYOUTS, start=1):
-            load = bench_inbound.load_average()
+            load = harness.load_average()
             runner.say(f"{sum(layout)} cron worker(s): {layout[0]} on server A, {layout[1]} on server B "
                        f"(load average {load})")
             figures = run_layout(options, odoo_a, odoo_b, layout, round_index, rng)
-            figures["load"] = f"{load} -> {bench_inbound.load_average()}"
+            figures["load"] = f"{load} -> {harness.load_average()}"
             print("RESULT " + json.dumps(figures), flush=True)
             results.append(figures)
     finally:
