@@ -276,18 +276,21 @@ class DidwwWebhookEvent(models.Model):
         """Keep a backlog draining at full speed (in a cron worker's batch).
 
         Odoo runs a cron's batches 10 at a time, then waits for a new wake-up or its workers' next
-        minute: while events are left, the batch wakes its cron again (Odoo's ``_trigger``, one
-        notification a batch, not a delivery), and wakes idle processing crons for other cron
-        workers to share a backlog of more than a batch. A batch that could claim nothing of what is
-        due (other workers hold it) looks again a second later.
+        minute. A batch that processed events wakes its cron again (Odoo's ``_trigger``: one
+        notification a batch, not a delivery), so the run goes on past Odoo's 10 batches, and a run
+        that found everything done is followed by one more look at what came in meanwhile (the
+        deliveries that counted on this run's wake-up); it also wakes idle processing crons for other
+        cron workers to share a backlog of more than a batch. A batch that could claim nothing of what
+        is due (other workers hold it) looks again a second later.
         """
         crons = self._processing_crons()
         own = crons.filtered(lambda cron: cron.id == self.env.context.get("cron_id")) or crons[:1]
-        if not own or not remaining:
+        if not own:
             return
         now = fields.Datetime.now()
         if not done:
-            own._trigger(now + timedelta(seconds=1))
+            if remaining:
+                own._trigger(now + timedelta(seconds=1))
             return
         own._trigger()
         others = crons - own

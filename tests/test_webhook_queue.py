@@ -278,3 +278,17 @@ class TestWebhookQueue(DidwwHttpCase):
         self.assertEqual((first.code, second.code), ("model._cron_process_pending()",) * 2)
         self.assertEqual(waiting.claim_key, claim_key_of(self.company.id, "sender:67800020"))
         self.assertEqual(self.env["didww.webhook.event"]._cron_process_pending(), waiting)
+
+    def test_a_busy_batch_looks_again_and_an_idle_one_does_not(self):
+        """After a batch that processed events, one more run looks at what came in meanwhile (the
+        deliveries that counted on the wake-up of the run); an empty run wakes nothing."""
+        self.post("one more look", "37067800030", "q-16")
+        crons = self.crons()
+        Event = self.env["didww.webhook.event"].with_context(cron_id=crons[0].id)
+        since = self.env["ir.cron.trigger"].search([], order="id desc", limit=1).id
+        self.assertEqual(len(Event._cron_process_pending()), 1)
+        again = self.env["ir.cron.trigger"].search([("id", ">", since)])
+        self.assertEqual(again.cron_id, crons[0])
+        self.assertLessEqual(again.call_at, fields.Datetime.now())
+        self.assertFalse(Event._cron_process_pending())
+        self.assertEqual(self.env["ir.cron.trigger"].search([("id", ">", since)]), again, "the chain ends")
