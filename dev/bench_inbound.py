@@ -13,27 +13,32 @@ recommended template, with ``uuid``), half from known contacts and half from new
    5xx, dropped connections, and each unique message posted exactly once;
 3. SQL queries per stored and per processed delivery, in-process on the same database.
 
-Loopback only, bounded in count and time. The helpers here (:class:`BenchOdoo`, :func:`deliver`)
-are shared with ``dev/faults_inbound.py``.
+Loopback only, bounded in count and time. The harness (Odoo on a throwaway database, deliveries,
+what was posted) is ``dev/inbound_harness.py``, shared with the fault, fuzz and scale scripts.
 """
 
-import argparse
-import base64
-import http.client
-import json
 import random
 import re
-import subprocess
 import threading
 import time
-import uuid as uuidlib
 from concurrent.futures import ThreadPoolExecutor
 
-import didww as runner
+from inbound_harness import (
+    NEW_PREFIX,
+    BenchOdoo,
+    DonePoller,
+    deliver,
+    deliver_until_2xx,
+    load_average,
+    make_deliveries,
+    percentile,
+    posted_counts,
+    request,
+)
 
-NUMBER = "37052000000"
-KNOWN_PREFIX, NEW_PREFIX = "370610", "370680"  # known contacts +370610xxxxx, new senders +370680xxxxx
-GOALS = {"answer_p99_ms": 150, "answer_vs_trivial": 3, "chatter_p99_s": 5}
+GOALS = {"answer_p99_ms": 150, "answer_vs_trivial": 3, "chatter_p99_s": 5,
+         # issue 20: last answer -> last text on its chatter (3,000 at 50 at a time; 150/s for 30 s)
+         "burst_drain_s": 15, "paced_drain_s": 5}
 
 
 def add_arguments(parser):
@@ -46,242 +51,17 @@ def add_arguments(parser):
     group.add_argument("--known", type=int, default=500, help="known contacts on the database")
     group.add_argument("--port", type=int, default=8180, help="HTTP port of the benchmarked Odoo")
     group.add_argument("--database", default="inbound_bench", help="throwaway database (dropped after)")
+    group.add_argument("--nginx", action="store_true",
+                       help="serve through nginx on --port in front of Odoo (--proxy-mode), as the README's "
+                            "Deployment section says; nginx is installed with apt-get when missing")
     group.add_argument("--db-filter", action="store_true",
                        help="serve with --db-filter as well as -d (Odoo then lists databases on every request "
                             "without a session, on a new PostgreSQL connection)")
 
 
 # ----------------------------------------------------------------------------------------------
-# Odoo on a throwaway database
-# ----------------------------------------------------------------------------------------------
-
-SETUP = """
-import json
-with odoo.registry(config['db_name']).cursor() as cr:
-    env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {{}})
-    company = env.company
-    company.country_id = env.ref("base.lt")
-    users = env["res.users"].with_context(no_reset_password=True).create([
-        {{"name": f"Agent {{i}}", "login": f"bench_agent{{i}}", "notification_type": "inbox"}} for i in range(3)])
-    env["didww.sms.number"].create({{"number": "+{number}", "user_ids": [(6, 0, users.ids)]}})
-    env["res.partner"].create([{{"name": f"Known {{i}}", "phone": f"+{known_prefix}{{i:05d}}"}}
-                               for i in range({known})])
-    print("SETUP " + json.dumps({{"company": company.id, "secret": company.didww_webhook_secret}}))
-"""
-
-QUERIES = """
-import json, time, base64
-with odoo.registry(config['db_name']).cursor() as cr:
-    env = odoo.api.Environment(cr, odoo.SUPERUSER_ID, {{}})
-    Event = env["didww.webhook.event"].sudo()
-    payloads = {payloads!r}
-    env.flush_all()
-    count, start = cr.sql_log_count, time.perf_counter()
-    for params in payloads:
-        Event._store(env.company, params, "127.0.0.1")
-    env.flush_all()
-    stored = cr.sql_log_count - count
-    processed, seconds = 0, 0.0
-    for _ in range(100):
-        count, start = cr.sql_log_count, time.perf_counter()
-        Event._cron_process_pending()
-        env.flush_all()
-        processed, seconds = processed + cr.sql_log_count - count, seconds + time.perf_counter() - start
-        if not Event.search_count([("state", "=", "pending"), ("attempts", "in", [0, False])]):
-            break
-    done = Event.search_count([("state", "=", "done")])
-    print("QUERIES " + json.dumps({{"stored": stored, "processed": processed, "done": done, "seconds": seconds}}))
-    cr.rollback()
-"""
-
-
-class BenchOdoo:
-    """The addon installed on a throwaway database, then Odoo serving it with ``--workers``."""
-
-    def __init__(self, options, server=None, workers=2):
-        self.options = options
-        # Odoo and a Python that runs it, as the runner finds or sets them up (may re-run this script)
-        self.odoo = runner.provide_odoo(argparse.Namespace(
-            odoo=options.odoo_path, odoo_source=getattr(options, "odoo_source", None), command="run"))
-        self.env = runner.odoo_env(self.odoo)
-        runner.check_odoo_importable(self.odoo, self.env)
-        self.db_server = server or runner.database_server(
-            type("DbOptions", (), {"db_host": None, "db_port": None, "db_user": None, "db_password": None})())
-        self.db = options.database
-        self.port = options.port
-        self.workers = workers
-        self.config_args = [f"--addons-path={runner.addons_path(self.odoo)}", *self.db_server.odoo_args(),
-                            "-d", self.db, "--data-dir", str(runner.WORK / "data")]
-        self.process = None
-        self.company = self.secret = None
-
-    def install(self, known):
-        runner.odoo_python(self.env, self.config_args, f"odoo.service.db.exp_drop({self.db!r})")
-        runner.say(f"installing {runner.ADDON} on {self.db} (about a minute)")
-        subprocess.run([*runner.odoo_bin_cmd(self.odoo), *self.config_args, "-i", runner.ADDON,
-                        "--without-demo=all", "--stop-after-init", "--log-level=warn",
-                        "--http-port", str(runner.free_port())],
-                       env=self.env, check=True, cwd=runner.ROOT, capture_output=True)
-        out = self.python(SETUP.format(number=NUMBER, known_prefix=KNOWN_PREFIX, known=known), "SETUP")
-        self.company, self.secret = out["company"], out["secret"]
-
-    def python(self, script, marker):
-        out = runner.odoo_python(self.env, self.config_args, script)
-        line = next((line for line in out.stdout.splitlines() if line.startswith(marker + " ")), None)
-        if not line:
-            runner.fail(f"the Odoo script failed: {out.stderr[-3000:]}")
-        return json.loads(line[len(marker) + 1:])
-
-    def start(self, log_path=None):
-        self.log_path = log_path or runner.WORK / f"{self.db}.log"
-        log = open(self.log_path, "ab")  # noqa: SIM115 (kept open with Odoo)
-        self.process = subprocess.Popen([
-            # one database named by -d and no --db-filter: Odoo serves it without listing databases,
-            # which a --db-filter makes it do (on a new connection to PostgreSQL) for every request
-            # that has no session, as DIDWW's have not
-            *runner.odoo_bin_cmd(self.odoo), *self.config_args,
-            *(["--db-filter", f"^{self.db}$"] if getattr(self.options, "db_filter", False) else []),
-            "--http-interface", "127.0.0.1", "--http-port", str(self.port), f"--workers={self.workers}",
-            "--log-level=warn", "--log-handler=werkzeug:INFO", "--limit-time-real=300", "--no-database-list",
-        ], env=self.env, cwd=runner.ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                runner.fail(f"Odoo stopped at start (see {log.name})")
-            try:
-                if request("127.0.0.1", self.port, "GET", "/web/health", timeout=2)[0] == 200:
-                    return self
-            except OSError:
-                pass
-            time.sleep(0.5)
-        runner.fail("Odoo did not answer /web/health within 120 s")
-
-    def stop(self):
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
-    def drop(self):
-        runner.odoo_python(self.env, self.config_args, f"odoo.service.db.exp_drop({self.db!r})")
-
-    def url(self):
-        return f"/didww/webhook/{self.company}/{self.secret}"
-
-    def connect(self):
-        import psycopg2  # Odoo's requirement, so present in the Python that runs Odoo
-
-        args = {"dbname": self.db, "connect_timeout": 5}
-        for option in self.db_server.odoo_args():
-            name, _sep, value = option.lstrip("-").partition("=")
-            args[{"db_host": "host", "db_port": "port", "db_user": "user", "db_password": "password"}[name]] = value
-        connection = psycopg2.connect(**args)
-        connection.autocommit = True
-        return connection
-
-
-def request(host, port, method, path, body=None, headers=None, timeout=30):
-    """One request on a new connection (as a webhook sender does): ``(status, body)``."""
-    connection = http.client.HTTPConnection(host, port, timeout=timeout)
-    try:
-        connection.request(method, path, body=body, headers=headers or {})
-        response = connection.getresponse()
-        return response.status, response.read()
-    finally:
-        connection.close()
-
-
-def delivery(sender, text, sms_uuid=None):
-    sms_uuid = sms_uuid or str(uuidlib.uuid4())
-    return {"uuid": sms_uuid, "to": NUMBER, "from": sender, "time": "Mon, 23 Nov 2026 07:30:00 GMT",
-            "data": base64.b64encode(text.encode()).decode()}
-
-
-def deliver(odoo, payload, timeout=30):
-    """POST one delivery: ``(status or None, error text)``; None is a dropped connection or a timeout."""
-    try:
-        status, _body = request("127.0.0.1", odoo.port, "POST", odoo.url(), json.dumps(payload).encode(),
-                                {"Content-Type": "application/json"}, timeout=timeout)
-        return status, ""
-    except (OSError, http.client.HTTPException) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
-
-
-def percentile(values, fraction):
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
-
-
-def posted_counts(connection, markers):
-    """``{marker: number of chatter messages holding it}`` for the markers in ``markers``."""
-    with connection.cursor() as cr:
-        cr.execute(r"""SELECT substring(body from 'bench-[0-9a-f]{8}-[0-9a-f-]{27}'), count(*)
-                       FROM mail_message WHERE body LIKE '%%bench-%%' GROUP BY 1""")
-        found = dict(cr.fetchall())
-    return {marker: found.get(marker, 0) for marker in markers}
-
-
-class DonePoller(threading.Thread):
-    """Records when each inbound event turns ``done`` (its message is then committed on the chatter)."""
-
-    def __init__(self, odoo, interval=0.05):
-        super().__init__(daemon=True)
-        self.connection = odoo.connect()
-        self.interval = interval
-        self.seen = {}  # dedupe key -> monotonic time first seen done
-        self.stopping = threading.Event()
-
-    def run(self):
-        # only the events from the oldest one not seen done on: the poller's own load stays flat
-        low = 0
-        with self.connection.cursor() as cr:
-            while not self.stopping.is_set():
-                cr.execute("SELECT id, dedupe_key, state FROM didww_webhook_event WHERE id > %s AND kind = 'inbound'",
-                           [low])
-                now = time.monotonic()
-                rows = cr.fetchall()
-                for _id, key, state in rows:
-                    if state == "done":
-                        self.seen.setdefault(key, now)
-                waiting = [event_id for event_id, _key, state in rows if state != "done"]
-                low = min(waiting) - 1 if waiting else max((row[0] for row in rows), default=low)
-                time.sleep(self.interval)
-
-    def wait_for(self, keys, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and not all(key in self.seen for key in keys):
-            time.sleep(0.1)
-        return [key for key in keys if key not in self.seen]
-
-    def stop(self):
-        self.stopping.set()
-        self.join()
-        self.connection.close()
-
-
-# ----------------------------------------------------------------------------------------------
 # Phases
 # ----------------------------------------------------------------------------------------------
-
-def make_deliveries(count, rng, known, tag):
-    """Half from known contacts, half from new senders (each new sender texting one to three times)."""
-    deliveries, new_senders = [], []
-    for index in range(count):
-        if index % 2 == 0:
-            sender = f"{KNOWN_PREFIX}{rng.randrange(known):05d}"
-        else:
-            if not new_senders or rng.random() < 0.6:
-                new_senders.append(f"{NEW_PREFIX}{tag}{len(new_senders):04d}")
-            sender = rng.choice(new_senders[-5:])
-        sms_uuid = str(uuidlib.UUID(int=rng.getrandbits(128)))
-        deliveries.append(delivery(sender, f"bench-{sms_uuid} ☀️ \"quoted\"", sms_uuid))
-    return deliveries
-
 
 def warm_up(odoo, options, rng, poller):
     """Every worker loads the registry on its first request, the cron worker on its first job."""
@@ -301,19 +81,6 @@ def warm_up(odoo, options, rng, poller):
         trivial.append(time.monotonic() - start)
     time.sleep(2)
     return {"webhook_ms": percentile(webhook, 0.5) * 1000, "trivial_ms": percentile(trivial, 0.5) * 1000}
-
-
-def deliver_until_2xx(odoo, payload, deadline):
-    """As DIDWW does: deliver again until a 2xx (here every 0.5 s, until ``deadline``). Return the
-    first attempt's ``(status, error)`` and the number of attempts."""
-    first, attempts = None, 0
-    while True:
-        status, error = deliver(odoo, payload, timeout=60)
-        attempts += 1
-        first = first or (status, error)
-        if (status and 200 <= status < 300) or time.monotonic() > deadline:
-            return first, attempts, status
-        time.sleep(0.5)
 
 
 def paced(odoo, options, rng, poller):
@@ -355,6 +122,8 @@ def paced(odoo, options, rng, poller):
     missing = poller.wait_for(list(keys.values()), timeout=max(60.0, options.inbound_seconds * 2))
     latencies = [answers[index][0] for index in range(total)]
     chatter = [poller.seen[key] - answers[index][3] for index, key in keys.items() if key in poller.seen]
+    last_answer = max((answers[index][3] for index in ok), default=start)
+    drain = max((poller.seen[key] for key in keys.values() if key in poller.seen), default=last_answer) - last_answer
     counts = posted_counts(poller.connection, [f"bench-{deliveries[index]['uuid']}" for index in ok])
     statuses = {}
     for _latency, status, error, _at in answers.values():
@@ -369,7 +138,7 @@ def paced(odoo, options, rng, poller):
         "trivial_p50_ms": percentile(trivial, 0.5) * 1000, "trivial_p99_ms": percentile(trivial, 0.99) * 1000,
         "trivial_n": len(trivial), "trivial_failed": len(trivial_failed),
         "chatter_p50_s": percentile(chatter, 0.5), "chatter_p99_s": percentile(chatter, 0.99),
-        "chatter_max_s": max(chatter) if chatter else float("nan"),
+        "chatter_max_s": max(chatter) if chatter else float("nan"), "drain_s": drain,
         "not_posted": len(missing), "posted_twice": sum(1 for count in counts.values() if count > 1),
         "posted_never": sum(1 for count in counts.values() if count == 0),
     }
@@ -386,9 +155,10 @@ def burst(odoo, options, rng, poller):
     with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
         outcomes = list(pool.map(lambda payload: deliver_until_2xx(odoo, payload, deadline), batch))
     seconds = time.monotonic() - start
-    results = [first for first, _attempts, _final in outcomes]
-    retried = sum(1 for _first, attempts, _final in outcomes if attempts > 1)
-    never_2xx = sum(1 for _first, _attempts, final in outcomes if not (final and 200 <= final < 300))
+    results = [first for first, _attempts, _final, _at in outcomes]
+    retried = sum(1 for _first, attempts, _final, _at in outcomes if attempts > 1)
+    never_2xx = sum(1 for _first, _attempts, final, _at in outcomes if not (final and 200 <= final < 300))
+    last_answer = max(at for _first, _attempts, _final, at in outcomes)
     statuses = {}
     for status, error in results:
         label = str(status) if status else "dropped"
@@ -407,7 +177,8 @@ def burst(odoo, options, rng, poller):
     return {
         "total": len(batch), "unique": len(unique), "statuses": statuses, "seconds": seconds,
         "retried": retried, "never_2xx": never_2xx,
-        "answers_per_s": len(batch) / seconds, "drain_s": processed_at - start,
+        "answers_per_s": len(batch) / seconds, "all_posted_s": processed_at - start,
+        "drain_s": processed_at - last_answer,
         "fivexx": sum(count for label, count in statuses.items() if label.startswith("5")),
         "dropped": statuses.get("dropped", 0), "not_posted": len(missing),
         "posted_twice": sum(1 for count in counts.values() if count > 1),
@@ -419,7 +190,7 @@ def burst(odoo, options, rng, poller):
 
 def queries(odoo, options, rng):
     payloads = make_deliveries(100, rng, options.known, tag="3")
-    figures = odoo.python(QUERIES.format(payloads=payloads), "QUERIES")
+    figures = odoo.script("inbound_queries", "QUERIES", payloads=payloads)
     figures["per_store"] = figures["stored"] / len(payloads)
     figures["per_processed"] = figures["processed"] / max(figures["done"], 1)
     figures["ms_per_processed"] = figures["seconds"] * 1000 / max(figures["done"], 1)
@@ -444,14 +215,6 @@ def server_side(odoo, since):
             "total_p99_ms": percentile([a + b for a, b in zip(sql, other, strict=True)], 0.99) * 1000}
 
 
-def load_average():
-    try:
-        with open("/proc/loadavg") as handle:
-            return handle.read().split()[0]
-    except OSError:
-        return "?"
-
-
 def run(options):
     rng = random.Random(11)
     odoo = BenchOdoo(options)
@@ -468,6 +231,7 @@ def run(options):
             paced_figures = paced(odoo, options, rng, poller)
             paced_figures["server"] = server_side(odoo, log_offset)
             burst_figures = burst(odoo, options, rng, poller)
+            load_before = f"{load_before}, after: {load_average()}"
         finally:
             poller.stop()
     finally:
@@ -484,7 +248,8 @@ def report(options, paced_figures, burst, sql, load_before, alone):
     def verdict(ok):
         return "ok" if ok else "MISSED"
 
-    served = "-d and --db-filter" if options.db_filter else "-d, no --db-filter"
+    served = ("-d and --db-filter" if options.db_filter else "-d, no --db-filter") + (
+        ", behind nginx (--proxy-mode)" if getattr(options, "nginx", False) else "")
     print(f"\n=== inbound webhook, Odoo --workers=2, {served} (load average before the run: {load_before}) ===")
     print(f"one at a time: webhook answer {alone['webhook_ms']:.1f} ms, /web/health {alone['trivial_ms']:.1f} ms "
           f"(medians of 20)")
@@ -504,6 +269,8 @@ def report(options, paced_figures, burst, sql, load_before, alone):
     print(f"  2xx -> chatter   p50 {p['chatter_p50_s']:7.2f} s    p99 {p['chatter_p99_s']:7.2f} s    "
           f"max {p['chatter_max_s']:7.2f} s    [goal p99 <= {GOALS['chatter_p99_s']} s: "
           f"{verdict(p['chatter_p99_s'] <= GOALS['chatter_p99_s'])}]")
+    print(f"  drain: last answer -> last text on its chatter {p['drain_s']:.1f} s   "
+          f"[goal at 150/s for 30 s <= {GOALS['paced_drain_s']} s: {verdict(p['drain_s'] <= GOALS['paced_drain_s'])}]")
     once = not (p["not_posted"] or p["posted_never"] or p["posted_twice"])
     print(f"  exactly once: {p['not_posted']} not processed, {p['posted_never']} never posted, "
           f"{p['posted_twice']} posted twice   [{verdict(once)}]")
@@ -511,7 +278,9 @@ def report(options, paced_figures, burst, sql, load_before, alone):
     bad_keys = ("fivexx", "dropped", "not_posted", "posted_never", "posted_twice", "new_senders_not_one_contact")
     print(f"burst {b['total']} deliveries ({b['total'] - b['unique']} duplicates), {options.concurrency} concurrent: "
           f"first answers {b['statuses']} in {b['seconds']:.1f} s ({b['answers_per_s']:.0f}/s), all posted after "
-          f"{b['drain_s']:.1f} s")
+          f"{b['all_posted_s']:.1f} s")
+    print(f"  drain: last answer -> last text on its chatter {b['drain_s']:.1f} s   [goal for 3,000 at 50 at a time "
+          f"<= {GOALS['burst_drain_s']} s: {verdict(b['drain_s'] <= GOALS['burst_drain_s'])}]")
     print(f"  first attempts: 5xx {b['fivexx']}, dropped {b['dropped']}; retried as DIDWW does: {b['retried']}, "
           f"never answered 2xx: {b['never_2xx']}")
     print(f"  5xx: {b['fivexx']}, dropped: {b['dropped']}, not processed: {b['not_posted']}, never posted: "

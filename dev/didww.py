@@ -667,6 +667,107 @@ class Browser:
                                      else f"Kamailio is missing: apt-get install {packages}")
 
 
+class Nginx:
+    """nginx as the reverse proxy in front of Odoo that Odoo's deployment guide describes (the
+    README's *Deployment* section), for the inbound benchmark; installed with apt-get when missing
+    and we may, else :attr:`missing` says why not. Its files live under ``.work/nginx/``."""
+
+    CONFIG = """
+worker_processes 1;
+pid {root}/nginx.pid;
+error_log {root}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    client_body_temp_path {root}/body;
+    proxy_temp_path {root}/proxy;
+    fastcgi_temp_path {root}/fastcgi;
+    uwsgi_temp_path {root}/uwsgi;
+    scgi_temp_path {root}/scgi;
+    # max_fails=0: a refused connection in a burst never marks the only Odoo down for 10 s
+    upstream odoo {{ server 127.0.0.1:{odoo_port} max_fails=0; }}
+    upstream odoochat {{ server 127.0.0.1:{gevent_port} max_fails=0; }}
+    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+    server {{
+        listen 127.0.0.1:{port} backlog=4096;
+        proxy_read_timeout 720s;
+        proxy_connect_timeout 720s;
+        proxy_send_timeout 720s;
+        client_max_body_size 64m;
+        location /websocket {{
+            proxy_pass http://odoochat;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header X-Forwarded-Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Real-IP $remote_addr;
+        }}
+        location / {{
+            proxy_set_header X-Forwarded-Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Real-IP $remote_addr;
+            proxy_redirect off;
+            proxy_buffering on;
+            proxy_pass http://odoo;
+        }}
+    }}
+}}
+"""
+
+    def __init__(self):
+        self.process = None
+        self.missing = ""
+
+    @staticmethod
+    def executable():
+        return shutil.which("nginx") or next((path for path in ("/usr/sbin/nginx",) if Path(path).exists()), None)
+
+    def ensure(self):
+        """Find nginx, or install it (Debian's nginx-light) with apt-get when running as root."""
+        if self.executable():
+            return True
+        if os.geteuid() == 0 and shutil.which("apt-get"):
+            log = WORK / "apt.log"
+            say(f"installing nginx with apt-get (log: {log})")
+            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+            install = ["apt-get", "install", "-y", "-q", "-o", "DPkg::Lock::Timeout=300", "--no-install-recommends",
+                       "nginx-light"]
+            with log.open("a") as handle:
+                for cmd in (install, ["apt-get", "update", "-q"], install):
+                    code = subprocess.run(cmd, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                          env=env, check=False).returncode
+                    if code == 0 and cmd is install:
+                        break
+            self.missing = "" if self.executable() else f"apt-get could not install nginx (see {log})"
+        else:
+            self.missing = "nginx is missing: apt-get install nginx-light (or nginx) and run again"
+        return not self.missing
+
+    def start(self, port, odoo_port, gevent_port):
+        root = WORK / "nginx"
+        root.mkdir(parents=True, exist_ok=True)
+        config = root / "nginx.conf"
+        config.write_text(self.CONFIG.format(root=root, port=port, odoo_port=odoo_port, gevent_port=gevent_port))
+        self.process = subprocess.Popen([self.executable(), "-p", str(root), "-c", str(config), "-g", "daemon off;"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                fail(f"nginx stopped at start (see {root / 'error.log'})")
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    return self
+            time.sleep(0.1)
+        fail("nginx did not listen within 10 s")
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
 def odoo_tier(options, odoo, env, report):
     server = database_server(options)
     db = options.database or f"didww_test_{os.getpid()}"

@@ -28,8 +28,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 
-import bench_inbound as bench
 import didww as runner
+import inbound_harness as bench
 
 SCENARIOS = ("pg-restart", "odoo-kill")
 

@@ -27,8 +27,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 
-import bench_inbound as bench
 import didww as runner
+import inbound_harness as bench
 from addon_tools import ADDON, _load, load_tools
 
 

@@ -13,4 +13,3 @@ from . import ir_actions_server
 from . import didww_call
 from . import ir_http
 from . import mail_notification
-from . import ir_cron

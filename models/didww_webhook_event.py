@@ -9,7 +9,7 @@ from psycopg2.errors import LockNotAvailable, SerializationFailure
 from odoo import api, fields, models
 from odoo.tools import SQL, mute_logger
 
-from ..tools.didww_webhook import StatusEvent, WebhookFormatError, lane_of, parse_event
+from ..tools.didww_webhook import StatusEvent, WebhookFormatError, claim_key_of, parse_event
 from .didww_sms_session import ConversationBusy
 
 _logger = logging.getLogger(__name__)
@@ -18,11 +18,14 @@ STATUS_WAIT = timedelta(hours=1)  # a callback may beat the commit of the SMS it
 KEEP_DAYS = 90  # processed events older than this are deleted by the autovacuum
 UNKNOWN_KEEP_DAYS = 7  # deliveries to unknown numbers: DIDWW has stopped retrying them long before
 BATCH_SIZE = 20  # events per cron batch: one commit each, so a message is on its chatter within a batch
-# One processing cron per lane, run side by side by Odoo's cron workers (two by default): an event's
-# lane is a hash of its sender (of its SMS for a status), so one sender's texts stay in order
-LANE_CRONS = ("didww_connector.ir_cron_didww_webhook_events", "didww_connector.ir_cron_didww_webhook_events_lane_2")
+# The advisory lock space of claims (pg_try_advisory_xact_lock(space, claim key)): "DIDW"
+CLAIM_LOCK_SPACE = 0x44494457
 MAX_ATTEMPTS = 50
 RETRY_DELAYS = (5, 30, 60, 300)  # seconds before retrying an event that waits or failed, then every 15 min
+# Coalesced wake-ups (see _wake_cron); trigger dates are whole seconds, "now" rounded down
+WAKE_FRESH = timedelta(seconds=2)  # a due wake-up this young is being honoured: no new one
+WAKE_AHEAD = timedelta(seconds=5)  # a delivery that sends none relies on a trigger at least this far ahead
+WAKE_FALLBACK = timedelta(seconds=10)  # ... and stores one this far ahead when there is none
 
 # What storing a delivery came to; the webhook maps each code to its HTTP answer
 OUTCOME_QUEUED = "queued"  # stored and committed, processed by the cron right after
@@ -44,9 +47,10 @@ class DidwwWebhookEvent(models.Model):
 
     Storing is all the webhook request does; the ``Process webhook events`` crons, triggered on
     each store, process them in batches out of the request (an inbound SMS is routed by its
-    conversation, :meth:`didww.sms.session._route_inbound`; a status updates its SMS). Each event
-    belongs to one lane, a hash of its sender: the crons of the lanes run side by side, and one
-    sender's texts are processed one after the other, in the order they came. The unique
+    conversation, :meth:`didww.sms.session._route_inbound`; a status updates its SMS). Every
+    processing cron, on every Odoo server of the database, claims events per claim key (a hash of
+    the sender, of the SMS for a status): other senders' texts are processed side by side, and one
+    sender's one after the other, in the order they came. The unique
     ``(company_id, dedupe_key)`` makes a repeated delivery a no-op; events that cannot be
     processed yet (unknown message id, unknown number, an error) stay and are retried with a
     backoff, so nothing DIDWW delivered is ever lost.
@@ -73,10 +77,11 @@ class DidwwWebhookEvent(models.Model):
         "Next attempt", readonly=True, default=fields.Datetime.now,
         help="A waiting or failed event is processed again from then on.")
     remote_addr = fields.Char("From IP", readonly=True)
-    lane = fields.Integer(
+    claim_key = fields.Integer(
         readonly=True, default=0,
-        help="Which processing cron takes the event: the texts of one sender share a lane, so they are "
-             "processed in the order they came, while other senders' are processed side by side.")
+        help="Events with the same key (the texts of one sender, the statuses of one SMS) are processed "
+             "one after the other, in the order they came; other keys' events side by side, by every "
+             "cron worker of every Odoo server on the database.")
     sms_time = fields.Datetime("Sent at (DIDWW)", readonly=True, help="DIDWW's time of an inbound SMS (RFC 1123).")
     res_model = fields.Char("Document model", readonly=True)
     res_id = fields.Many2oneReference("Document", model_field="res_model", readonly=True)
@@ -88,10 +93,14 @@ class DidwwWebhookEvent(models.Model):
     ]
 
     def init(self):
-        # the cron's queue: waiting or failed events, oldest first
+        # the crons' queue: waiting or failed events, oldest first; and by claim key
         self.env.cr.execute("""
             CREATE INDEX IF NOT EXISTS didww_webhook_event_todo_idx
             ON didww_webhook_event (id) WHERE state IN ('pending', 'error')
+        """)
+        self.env.cr.execute("""
+            CREATE INDEX IF NOT EXISTS didww_webhook_event_todo_claim_idx
+            ON didww_webhook_event (claim_key, id) WHERE state IN ('pending', 'error')
         """)
         # the webhook's limits: the company's events of the last minute (or hour), counted by index
         self.env.cr.execute("""
@@ -137,7 +146,7 @@ class DidwwWebhookEvent(models.Model):
             "payload": json.dumps(event_data.to_payload(), ensure_ascii=False, sort_keys=True),
             "remote_addr": remote_addr,
             "sms_time": getattr(event_data, "time", None) or False,
-            "lane": lane_of(company.id, event_data.order_key, len(LANE_CRONS)),
+            "claim_key": claim_key_of(company.id, event_data.order_key),
             "new_sender": new_sender,
             "unknown_number": unknown,
         }
@@ -201,50 +210,156 @@ class DidwwWebhookEvent(models.Model):
     def _unknown_number_text(self, to):
         return self.env._("unknown DIDWW number %(number)s", number=to)
 
+    @api.model
+    def _processing_crons(self):
+        """The active crons that process the inbox, as superuser: the addon's, and any an
+        administrator adds (a copy of one: every cron worker of every Odoo server on the database
+        can run one at a time)."""
+        # sudo: the webhook runs as the public user; waking a cron is technical
+        crons = self.env["ir.cron"].sudo().search([
+            ("model_id.model", "=", self._name), ("code", "=like", "%_cron_process_pending(%"),
+        ], order="id")
+        crons.fetch(["active"])  # all _trigger reads: not the whole cron and its server action
+        return crons
+
     def _wake_processing(self, at=None):
-        """Wake the crons of these events' lanes (now, or ``at``)."""
-        for lane in sorted(set(self.mapped("lane"))):
-            # sudo: the webhook runs as the public user; waking a cron is technical
-            cron_sudo = self.env.ref(LANE_CRONS[lane % len(LANE_CRONS)], raise_if_not_found=False)
-            if cron_sudo:
-                cron_sudo = cron_sudo.sudo()
-                cron_sudo.fetch(["active"])  # all _trigger reads: not the whole cron and its server action
-                cron_sudo._trigger(at)
+        """Wake the processing crons (now, or ``at``) as Odoo does (``ir.cron._trigger``), unless a
+        wake-up is already under way.
+
+        Odoo's wake-up stores a trigger and, after the commit, notifies the cron workers over a new
+        PostgreSQL connection (PostgreSQL forks a process for it): once per delivery of a burst. A
+        delivery skips it while a wake-up of a processing cron sent less than ``WAKE_FRESH`` ago is
+        due (the workers were told and run, or are about to run, the cron). Skipping must not leave
+        the event behind a run that is finishing: at its end Odoo deletes the cron's triggers dated
+        before the run started, and the run's last batch may have looked before this event was
+        committed. So a delivery that skips makes sure a trigger dated at least ``WAKE_AHEAD`` after
+        now exists (one every few seconds, dated ``WAKE_FALLBACK`` ahead; Odoo does not notify for a
+        future trigger): no run that starts before that date deletes it, and a run that starts after
+        it sees this event, committed long before.
+        """
+        crons = self._processing_crons()
+        if not crons:
+            return self.env["ir.cron.trigger"]
+        if at:
+            return crons[0]._trigger(at)
+        now = fields.Datetime.now()
+        self.env.cr.execute(SQL(
+            "SELECT bool_or(call_at BETWEEN %s AND %s), bool_or(call_at >= %s) FROM ir_cron_trigger "
+            "WHERE cron_id = ANY(%s)", now - WAKE_FRESH, now, now + WAKE_AHEAD, crons.ids))
+        woken, ahead = self.env.cr.fetchone()
+        if not woken:
+            return crons[0]._trigger()
+        if not ahead:
+            return crons[0]._trigger(now + WAKE_FALLBACK)
+        return self.env["ir.cron.trigger"]
 
     # ------------------------------------------------------------
     # Processing (out of the request)
     # ------------------------------------------------------------
 
     @api.model
-    def _cron_process_pending(self, batch_size=BATCH_SIZE, lane=None):
-        """Process one batch of the events of ``lane`` (of every lane when None) that are due,
-        oldest first, and tell the cron how many are left (Odoo runs it again at once, committing
-        between batches).
+    def _cron_process_pending(self, batch_size=BATCH_SIZE):
+        """Process one batch of due events, oldest first, and tell the cron how many are left (Odoo
+        runs it again at once, committing between batches).
 
-        A lane's cron runs one instance at a time, so its events are processed in the order they
-        came, one after the other: a sender's texts are posted in order, and a new sender gets one
-        contact. The lanes' crons run side by side.
+        Every processing cron runs this side by side, on any Odoo server of the database: a batch
+        claims its events per claim key (:meth:`_claim_due`), so that one sender's texts are
+        processed one after the other, in order, and a new sender gets one contact. Run by a cron
+        worker, a batch keeps the processing going while events are due (:meth:`_keep_processing`).
         """
-        events = self._claim_due(batch_size, lane)
+        events, contended = self._claim_due(batch_size)
         events._process()
-        remaining = self._count_due(lane) if len(events) == batch_size else 0
+        remaining = self._count_due() if contended or len(events) == batch_size else 0
         self.env["ir.cron"]._notify_progress(done=len(events), remaining=remaining)
+        if self.env.context.get("cron_id"):
+            self._keep_processing(len(events), remaining, batch_size)
         return events
 
-    def _due_domain(self, lane=None):
-        lane_domain = [("lane", "=", lane)] if lane is not None else []
-        return [*lane_domain, ("state", "in", ("pending", "error")), ("attempts", "<", MAX_ATTEMPTS),
+    def _due_domain(self):
+        return [("state", "in", ("pending", "error")), ("attempts", "<", MAX_ATTEMPTS),
                 "|", ("next_attempt", "=", False), ("next_attempt", "<=", fields.Datetime.now())]
 
-    def _claim_due(self, limit, lane=None):
-        """Due events, locked so that a manual 'Process again' never processes one twice."""
-        self.flush_model(["state", "attempts", "next_attempt", "lane"])
-        query = self._search(self._due_domain(lane), order="id", limit=limit)
-        self.env.cr.execute(SQL("%s FOR UPDATE SKIP LOCKED", query.select("id")))
-        return self.browse([row[0] for row in self.env.cr.fetchall()])
+    def _claim_due(self, limit):
+        """Claim up to ``limit`` due events for this transaction, oldest first: ``(events, contended)``.
 
-    def _count_due(self, lane=None):
-        return self.search_count(self._due_domain(lane))
+        Several cron workers, on one or several Odoo servers, claim at once. Each locks the oldest
+        due events no other holds (``FOR UPDATE SKIP LOCKED``), then their claim keys (a
+        transaction-level advisory lock per key, ``pg_try_advisory_xact_lock``): an event is
+        processed only by the transaction holding its key, so one sender's texts are never processed
+        by two workers at once. A key is left for a later batch (``contended``) when another worker
+        holds it, or when an older due event of it is not this transaction's: held by another worker,
+        or processed by one after this transaction's snapshot was taken. Its texts are then
+        processed later, never out of order and never twice.
+        """
+        rows = self._lock_oldest_due(limit)
+        if rows is None:  # another worker processed some since this transaction began
+            return self.browse(), True
+        if not rows:
+            return self.browse(), False
+        first = {}  # claim key -> its oldest event here
+        for event_id, key in rows:
+            first.setdefault(key, event_id)
+        self.env.cr.execute(SQL(
+            "SELECT key FROM unnest(%s::int[]) AS key WHERE pg_try_advisory_xact_lock(%s, key)",
+            list(first), CLAIM_LOCK_SPACE))
+        won = {key for (key,) in self.env.cr.fetchall()}
+        mine = {event_id for event_id, _key in rows}
+        if won:
+            older = self.search_fetch(
+                [*self._due_domain(), ("claim_key", "in", list(won)), ("id", "<", max(first[key] for key in won))],
+                ["claim_key"], order="id")
+            won -= {event.claim_key for event in older
+                    if event.id not in mine and event.id < first[event.claim_key]}
+        events = self.browse([event_id for event_id, key in rows if key in won])
+        return events, len(events) < len(rows)
+
+    def _lock_oldest_due(self, limit):
+        """``[(id, claim key)]`` of the oldest due events no other transaction holds, locked for
+        this one; None when some changed since this transaction's snapshot was taken."""
+        self.flush_model(["state", "attempts", "next_attempt", "claim_key"])
+        query = self._search(self._due_domain(), order="id", limit=limit)
+        try:
+            with self.env.cr.savepoint(flush=False):
+                self.env.cr.execute(SQL("%s FOR UPDATE SKIP LOCKED", query.select(
+                    SQL.identifier(self._table, "id"), SQL.identifier(self._table, "claim_key"))),
+                    log_exceptions=False)
+                return self.env.cr.fetchall()
+        except SerializationFailure:
+            return None
+
+    def _count_due(self):
+        return self.search_count(self._due_domain())
+
+    def _keep_processing(self, done, remaining, batch_size):
+        """Keep a backlog draining at full speed (in a cron worker's batch).
+
+        Odoo runs a cron's batches 10 at a time, then waits for a new wake-up or its workers' next
+        minute. A batch that processed events wakes its cron again (Odoo's ``_trigger``: one
+        notification a batch, not a delivery), so the run goes on past Odoo's 10 batches, and a run
+        that found everything done is followed by one more look at what came in meanwhile (the
+        deliveries that counted on this run's wake-up); it also wakes idle processing crons for other
+        cron workers to share a backlog of more than a batch. A batch that could claim nothing of what
+        is due (other workers hold it) looks again a second later.
+        """
+        crons = self._processing_crons()
+        own = crons.filtered(lambda cron: cron.id == self.env.context.get("cron_id")) or crons[:1]
+        if not own:
+            return
+        now = fields.Datetime.now()
+        if not done:
+            if remaining:
+                own._trigger(now + timedelta(seconds=1))
+            return
+        own._trigger()
+        others = crons - own
+        wanted = min(len(others), remaining // batch_size)
+        if wanted:
+            self.env.cr.execute(SQL("SELECT DISTINCT cron_id FROM ir_cron_trigger WHERE cron_id = ANY(%s) "
+                                    "AND call_at <= %s", others.ids, now))
+            woken = {cron_id for (cron_id,) in self.env.cr.fetchall()}
+            idle = others.filtered(lambda cron: cron.id not in woken)[:wanted]
+            # sudo: triggers are technical; own._trigger() above notifies the workers once for all
+            self.env["ir.cron.trigger"].sudo().create([{"cron_id": cron.id, "call_at": now} for cron in idle])
 
     def _process(self):
         """Process events; each in a savepoint so that one failure never loses another."""
@@ -278,8 +393,8 @@ class DidwwWebhookEvent(models.Model):
             results[event] = dict(vals, attempts=attempts)
         for event, vals in results.items():
             event.write(vals)
-        for events in self.browse([event.id for event in retry_at]).grouped("lane").values():
-            events._wake_processing(min(retry_at[event] for event in events))
+        if retry_at:
+            self._wake_processing(min(retry_at.values()))
         return self
 
     def action_process(self):

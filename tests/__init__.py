@@ -22,6 +22,5 @@ from . import test_softphone_js
 from . import test_softphone
 from . import test_webhook_queue
 from . import test_webhook_fuzz
-from . import test_listen_backlog
 from . import test_cron_wake_up
 from . import test_security_reach

@@ -3,13 +3,17 @@ import importlib.util
 import json
 from datetime import timedelta
 from pathlib import Path
+from unittest.mock import patch
 
+import psycopg2
 from freezegun import freeze_time
 
 from odoo import fields
+from odoo.sql_db import connection_info_for
 from odoo.tests import tagged
 
-from ..models.didww_webhook_event import LANE_CRONS
+from ..models.didww_webhook_event import BATCH_SIZE, CLAIM_LOCK_SPACE
+from ..tools.didww_webhook import claim_key_of
 from .common import DidwwHttpCase
 
 
@@ -28,11 +32,11 @@ class TestWebhookQueue(DidwwHttpCase):
     def received(self, record, text):
         return record.message_ids.filtered(lambda message: text in (message.body or ""))
 
-    def cron(self, lane=0):
-        return self.env.ref(LANE_CRONS[lane])
+    def cron(self):
+        return self.crons()[:1]
 
     def crons(self):
-        return self.env["ir.cron"].concat(*(self.env.ref(xmlid) for xmlid in LANE_CRONS))
+        return self.env["didww.webhook.event"]._processing_crons()
 
     def triggers(self):
         return self.env["ir.cron.trigger"].search([("cron_id", "in", self.crons().ids)])
@@ -46,7 +50,7 @@ class TestWebhookQueue(DidwwHttpCase):
         self.assertEqual((event.state, event.attempts), ("pending", 0))
         self.assertFalse(self.received(self.partner, "stored first"), "not processed in the request")
         woken = self.triggers() - triggers_before
-        self.assertEqual(woken.cron_id, self.cron(event.lane), "the cron of the event's lane is woken up")
+        self.assertEqual(woken.cron_id, self.cron(), "a processing cron is woken up")
         self.assertEqual(len(woken), 1)
         self.process_events()
         self.assertEqual((event.state, event.attempts, event.res_id), ("done", 1, self.partner.id))
@@ -166,41 +170,126 @@ class TestWebhookQueue(DidwwHttpCase):
         self.assertEqual(len(partner), 1)
         self.assertEqual(len(partner.message_ids.filtered(lambda m: "crash " in (m.body or ""))), 3)
 
-    def test_a_senders_texts_share_a_lane_and_senders_are_spread_over_the_lanes(self):
+    def post(self, text, sender, uuid):
+        response = self.post_json(inbound_payload(text, sender=sender, uuid=uuid), process=False)
+        return self.env["didww.webhook.event"].browse(response.json()["event"])
+
+    def test_a_senders_texts_share_a_claim_key_and_senders_have_their_own(self):
         spellings = ("37067700001", "+37067700001", "0037067700001")
-        lanes = {self.post_json(inbound_payload(f"lane {index}", sender=sender, uuid=f"q-9-{index}"),
-                                process=False).json()["event"] for index, sender in enumerate(spellings)}
-        self.assertEqual(len(set(self.env["didww.webhook.event"].browse(lanes).mapped("lane"))), 1,
-                         "one sender, however spelled, is processed by one cron, in order")
-        senders = [f"3706770{index:04d}" for index in range(40)]
-        events = self.env["didww.webhook.event"].browse([
-            self.post_json(inbound_payload("spread", sender=sender, uuid=f"q-10-{sender}"), process=False)
-            .json()["event"] for sender in senders])
-        self.assertEqual(set(events.mapped("lane")), set(range(len(LANE_CRONS))))
+        events = self.env["didww.webhook.event"].concat(*(
+            self.post(f"key {index}", sender, f"q-9-{index}") for index, sender in enumerate(spellings)))
+        self.assertEqual(len(set(events.mapped("claim_key"))), 1,
+                         "one sender, however spelled, is processed by one worker at a time, in order")
+        others = self.env["didww.webhook.event"].concat(*(
+            self.post("spread", f"3706770{index:04d}", f"q-10-{index}") for index in range(40)))
+        self.assertEqual(len(set(others.mapped("claim_key"))), 40)
+        self.assertNotEqual(claim_key_of(self.company.id, "sender:67700001"), claim_key_of(
+            self.company.id + 1, "sender:67700001"), "companies do not share keys")
 
-    def test_each_lanes_cron_processes_its_own_lane_only(self):
-        events = self.env["didww.webhook.event"].browse([
-            self.post_json(inbound_payload("by lane", sender=f"3706780{index:04d}", uuid=f"q-11-{index}"),
-                           process=False).json()["event"] for index in range(12)])
-        first, second = (events.filtered(lambda event, lane=lane: event.lane == lane) for lane in (0, 1))
-        self.assertTrue(first and second)
-        Event = self.env["didww.webhook.event"]
-        self.assertEqual(Event._cron_process_pending(lane=1), second.sorted("id"))
-        self.assertEqual(set(first.mapped("state")), {"pending"})
-        self.assertEqual(Event._cron_process_pending(lane=0), first.sorted("id"))
-        self.assertEqual(set(events.mapped("state")), {"done"})
-
-    def test_each_lane_has_a_cron_that_processes_it(self):
-        for lane, cron in enumerate(self.crons()):
+    def test_every_processing_cron_runs_the_same_claims(self):
+        crons = self.crons()
+        self.assertGreaterEqual(len(crons), 4)
+        for cron in crons:
             self.assertTrue(cron.active)
-            self.assertEqual(cron.code.strip(), f"model._cron_process_pending(lane={lane})")
+            self.assertEqual(cron.code.strip(), "model._cron_process_pending()")
 
-    def test_the_upgrade_points_the_first_cron_at_the_first_lane(self):
-        """18.0.1.1.0 had one cron for every event; its code is noupdate data, rewritten by the migration."""
-        path = Path(__file__).parent.parent / "migrations" / "18.0.1.2.0" / "post-migrate.py"
-        spec = importlib.util.spec_from_file_location("didww_connector_post_migrate_1_2", path)
+    def other_worker(self):
+        """A second database connection: another cron worker, here or on another Odoo server."""
+        _name, params = connection_info_for(self.env.cr.dbname)
+        connection = psycopg2.connect(**params)
+        self.addCleanup(connection.close)
+        return connection
+
+    def test_a_sender_another_worker_holds_is_left_for_later_and_stays_in_order(self):
+        held = [self.post(f"held {index}", "37067800001", f"q-11-{index}") for index in range(3)]
+        free = [self.post(f"free {index}", f"3706780{index + 2:04d}", f"q-12-{index}") for index in range(3)]
+        worker = self.other_worker()
+        with worker.cursor() as cr:
+            cr.execute("BEGIN")
+            cr.execute("SELECT pg_advisory_xact_lock(%s, %s)", [CLAIM_LOCK_SPACE, held[0].claim_key])
+        cron, progress = self.cron()._add_progress()
+        Event = self.env["didww.webhook.event"].with_context(ir_cron_progress_id=progress.id)
+        self.assertEqual(Event._cron_process_pending(), self.env["didww.webhook.event"].concat(*free))
+        self.assertEqual([event.state for event in held], ["pending"] * 3, "not taken while another holds it")
+        self.assertEqual((progress.done, progress.remaining), (3, 3), "and reported as left")
+        worker.rollback()  # the other worker's batch ends
+        self.assertEqual(Event._cron_process_pending(), self.env["didww.webhook.event"].concat(*held))
+        partner = self.env["res.partner"].search([("phone_sanitized", "=", "+37067800001")])
+        self.assertEqual(len(partner), 1)
+        texts = [body for body in partner.message_ids.sorted("id").mapped("body") if "held " in body]
+        self.assertEqual([f"held {index}" in body for index, body in enumerate(texts)], [True] * 3)
+        self.assertTrue(cron)
+
+    def test_an_older_text_not_in_the_claim_keeps_the_later_ones_waiting(self):
+        """A worker that takes a sender's key must hold its oldest due text: otherwise that text is
+        another worker's (locked there, so skipped here), or was processed by one after this
+        transaction's snapshot was taken, and the later ones wait for a later batch."""
+        older = self.post("older", "37067800010", "q-13-0")
+        later = self.post("later", "37067800010", "q-13-1")
+        other = self.post("other", "37067800011", "q-13-2")
+        Event = self.env["didww.webhook.event"]
+        lock_oldest_due = type(Event)._lock_oldest_due
+
+        def held_elsewhere(model, limit):
+            return [row for row in lock_oldest_due(model, limit) if row[0] != older.id]
+
+        with patch.object(type(Event), "_lock_oldest_due", held_elsewhere):
+            self.assertEqual(Event._claim_due(BATCH_SIZE), (other, True))
+        self.assertEqual(Event._claim_due(BATCH_SIZE), (older | later | other, False))
+        # an older text waiting for its retry does not hold the later ones (as before: due ones go on)
+        older.write({"next_attempt": fields.Datetime.now() + timedelta(hours=1)})
+        self.assertEqual(Event._claim_due(BATCH_SIZE), (later | other, False))
+
+    def test_a_cron_worker_keeps_a_backlog_draining_and_wakes_more_workers(self):
+        for index in range(BATCH_SIZE * 3):
+            self.post(f"backlog {index}", f"3706790{index:04d}", f"q-14-{index}")
+        crons = self.crons()
+        since = self.env["ir.cron.trigger"].search([], order="id desc", limit=1).id
+        cron, progress = crons[0]._add_progress()
+        Event = self.env["didww.webhook.event"].with_context(ir_cron_progress_id=progress.id, cron_id=crons[0].id)
+        self.assertEqual(len(Event._cron_process_pending()), BATCH_SIZE)
+        self.assertEqual(progress.remaining, BATCH_SIZE * 2)
+        triggers = self.env["ir.cron.trigger"].search([("id", ">", since)])
+        now = fields.Datetime.now()
+        self.assertIn(crons[0], triggers.filtered(lambda trigger: trigger.call_at <= now).cron_id,
+                      "woken again past Odoo's 10 batches a run")
+        self.assertEqual(len((triggers.cron_id - crons[0]) & crons), 2, "two more workers for two batches left")
+        self.assertTrue(cron)
+
+    def migration(self, version, name):
+        path = Path(__file__).parent.parent / "migrations" / version / name
+        spec = importlib.util.spec_from_file_location(f"didww_connector_migration_{version}_{path.stem}", path)
         migration = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(migration)
-        self.cron().write({"code": "model._cron_process_pending()"})
-        migration.migrate(self.env.cr, "18.0.1.1.0")
-        self.assertEqual(self.cron().code, "model._cron_process_pending(lane=0)")
+        return migration
+
+    def test_the_upgrade_from_lanes_points_every_cron_at_the_claims(self):
+        """18.0.1.1.0 had one cron, 18.0.1.2.0 a cron per lane (``noupdate`` data, rewritten by the
+        migrations); events waiting at the upgrade get their claim key."""
+        first, second = self.env.ref("didww_connector.ir_cron_didww_webhook_events"), self.env.ref(
+            "didww_connector.ir_cron_didww_webhook_events_lane_2")
+        first.write({"code": "model._cron_process_pending()"})
+        second.write({"code": "model._cron_process_pending(lane=1)"})
+        waiting = self.post("before the upgrade", "37067800020", "q-15")
+        waiting.flush_recordset()
+        self.env.cr.execute("UPDATE didww_webhook_event SET claim_key = 0 WHERE id = %s", [waiting.id])
+        self.migration("18.0.1.2.0", "post-migrate.py").migrate(self.env.cr, "18.0.1.1.0")
+        self.migration("18.0.1.3.0", "post-inbound2.py").migrate(self.env.cr, "18.0.1.1.0")
+        self.env.invalidate_all()
+        self.assertEqual((first.code, second.code), ("model._cron_process_pending()",) * 2)
+        self.assertEqual(waiting.claim_key, claim_key_of(self.company.id, "sender:67800020"))
+        self.assertEqual(self.env["didww.webhook.event"]._cron_process_pending(), waiting)
+
+    def test_a_busy_batch_looks_again_and_an_idle_one_does_not(self):
+        """After a batch that processed events, one more run looks at what came in meanwhile (the
+        deliveries that counted on the wake-up of the run); an empty run wakes nothing."""
+        self.post("one more look", "37067800030", "q-16")
+        crons = self.crons()
+        Event = self.env["didww.webhook.event"].with_context(cron_id=crons[0].id)
+        since = self.env["ir.cron.trigger"].search([], order="id desc", limit=1).id
+        self.assertEqual(len(Event._cron_process_pending()), 1)
+        again = self.env["ir.cron.trigger"].search([("id", ">", since)])
+        self.assertEqual(again.cron_id, crons[0])
+        self.assertLessEqual(again.call_at, fields.Datetime.now())
+        self.assertFalse(Event._cron_process_pending())
+        self.assertEqual(self.env["ir.cron.trigger"].search([("id", ">", since)]), again, "the chain ends")

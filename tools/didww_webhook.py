@@ -232,9 +232,9 @@ def parse_event(params):
     return parse_inbound(params)
 
 
-def lane_of(company_id, order_key, lanes):
-    """The processing lane (``0`` to ``lanes - 1``) of an event whose :attr:`order_key` is
-    ``order_key``: a stable hash, so that the events of one sender (or one SMS) share a lane and
-    are processed in order, while other senders' are processed side by side in other lanes."""
+def claim_key_of(company_id, order_key):
+    """The claim key (a signed 32-bit integer) of an event whose :attr:`order_key` is ``order_key``:
+    a stable hash, so that the events of one sender (or one SMS) share a key and are processed one
+    after the other, in order, while other keys' events are processed side by side."""
     digest = hashlib.sha256(f"{company_id}:{order_key}".encode()).digest()
-    return int.from_bytes(digest[:4], "big") % lanes
+    return int.from_bytes(digest[:4], "big", signed=True)
