@@ -49,14 +49,14 @@ class BenchOdoo:
         self.process = self.nginx = None
         self.company = self.secret = None
 
-    def install(self, known):
+    def install(self, known, **limits):
         runner.odoo_python(self.env, self.config_args, f"odoo.service.db.exp_drop({self.db!r})")
         runner.say(f"installing {runner.ADDON} on {self.db} (about a minute)")
         subprocess.run([*runner.odoo_bin_cmd(self.odoo), *self.config_args, "-i", runner.ADDON,
                         "--without-demo=all", "--stop-after-init", "--log-level=warn",
                         "--http-port", str(runner.free_port())],
                        env=self.env, check=True, cwd=runner.ROOT, capture_output=True)
-        out = self.script("inbound_setup", "SETUP", number=NUMBER, known_prefix=KNOWN_PREFIX, known=known)
+        out = self.script("inbound_setup", "SETUP", number=NUMBER, known_prefix=KNOWN_PREFIX, known=known, **limits)
         self.company, self.secret = out["company"], out["secret"]
 
     def script(self, name, marker, **params):
