@@ -3,7 +3,7 @@
     "name": "DIDWW: SMS & VoIP",
     "summary": "Send and receive SMS through DIDWW numbers, track delivery, "
     "and configure DIDWW / phone.systems VoIP for your users.",
-    "version": "18.0.1.2.0",
+    "version": "18.0.1.3.0",
     "category": "Marketing/SMS Marketing",
     "website": "https://github.com/didww-connector/didww_connector",
     "author": "didww_connector contributors",

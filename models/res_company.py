@@ -1,9 +1,18 @@
 import secrets
+from urllib.parse import urlsplit
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
-from ..tools.didww_api_client import API_URLS, DidwwApiClient
+from ..tools.didww_api_client import (
+    API_URLS,
+    API_VERSIONS,
+    LATEST_API_VERSION,
+    TOKEN_URLS,
+    DidwwApiClient,
+    DidwwTokenError,
+    uses_bearer_tokens,
+)
 from ..tools.didww_http import DidwwAuthError, DidwwError
 from ..tools.didww_sms_client import DEFAULT_SMS_API_URL, DidwwSmsClient
 from .didww_sms_api import SMS_API_HOOK, DidwwSmsApi
@@ -53,9 +62,12 @@ class ResCompany(models.Model):
         [("production", "Production"), ("sandbox", "Sandbox")], "DIDWW API environment",
         default="production", groups="base.group_system",
     )
-    didww_api_version = fields.Char(
-        "DIDWW API version", groups="base.group_system",
-        help="Optional dated version sent as X-DIDWW-API-Version, e.g. 2026-04-16.",
+    didww_api_version = fields.Selection(
+        [(version, version) for version in API_VERSIONS], "DIDWW API version",
+        default=LATEST_API_VERSION, groups="base.group_system",
+        help="2026-11-19: the API key is traded for short-lived bearer tokens at DIDWW's token service. "
+             "2026-04-16: the API key is sent on every call (DIDWW refuses it with 401 for accounts on "
+             "2026-11-19).",
     )
     didww_balance = fields.Char("DIDWW balance", readonly=True, groups="base.group_system", copy=False)
     didww_sms_number_ids = fields.One2many("didww.sms.number", "company_id", "DIDWW SMS numbers")
@@ -80,12 +92,77 @@ class ResCompany(models.Model):
         try:
             with self._didww_api_client() as client:
                 return call(client)
+        except DidwwTokenError as exc:
+            raise UserError(self._didww_token_error_message(exc, failure)) from None
         except DidwwAuthError as exc:
+            if uses_bearer_tokens(self.sudo().didww_api_version):
+                raise UserError(self.env._(
+                    "DIDWW refused the access token minted for API version %(version)s (%(status)s), even "
+                    "a freshly minted one. Check the API key's allowed IP addresses in the DIDWW panel "
+                    "(they apply to its tokens too) and that your account offers this version.",
+                    version=self.sudo().didww_api_version, status=exc.status)) from None
             raise UserError(self.env._(
                 "DIDWW refused the API key (%(status)s). Check the key, the environment (production or "
-                "sandbox) and the API's allowed IP addresses in the DIDWW panel.", status=exc.status)) from None
+                "sandbox) and the API's allowed IP addresses in the DIDWW panel. An account on API version "
+                "2026-11-19 refuses the key on API calls: choose that version then.", status=exc.status)) from None
         except DidwwError as exc:
             raise UserError(self.env._("%(failure)s: %(error)s", failure=failure, error=str(exc))) from None
+
+    def _didww_token_error_message(self, exc, failure):
+        """A sentence for an admin about the token service's refusal (``DidwwTokenError``)."""
+        if exc.status == 401:
+            return self.env._(
+                "DIDWW's token service refused the API key. Check the key, that it belongs to the chosen "
+                "environment (a sandbox key only mints sandbox tokens) and the key's allowed IP addresses "
+                "in the DIDWW panel.")
+        if exc.status == 429:
+            if exc.retry_after is not None:
+                return self.env._(
+                    "DIDWW's token service is receiving too many requests from this key: try again in "
+                    "%(seconds)s seconds.", seconds=int(exc.retry_after + 0.999))
+            return self.env._("DIDWW's token service is receiving too many requests from this key: try again "
+                              "in a minute.")
+        if exc.status == 400:
+            return self.env._(
+                "DIDWW's token service refused the request for an access token (%(detail)s). The addon asks "
+                "for audience api.didww.com and API version %(version)s: if your account does not offer "
+                "this version, choose 2026-04-16.",
+                detail=exc.code or exc.detail or exc.status, version=self.sudo().didww_api_version)
+        return self.env._("%(failure)s: DIDWW's token service did not give an access token: %(error)s",
+                          failure=failure, error=str(exc))
+
+    def _action_didww_test_connection(self):
+        """Read the balance; say which API version answered and how the addon authenticated."""
+        self.ensure_one()
+        result = self._didww_api_call(lambda client: client.check(),
+                                      self.env._("The connection to DIDWW failed"))
+        chosen = self.sudo().didww_api_version
+        answered = result.get("api_version")
+        if result["scheme"] == "bearer":
+            scheme = self.env._(
+                "authenticated with an access token from %(host)s (scope %(scope)s, valid %(seconds)s seconds; "
+                "the API key went to the token service only)",
+                host=urlsplit(self._didww_token_url()).hostname, scope=result.get("scope") or "?",
+                seconds=result.get("expires_in") or "?")
+        else:
+            scheme = self.env._("authenticated with the API key (Api-Key header)")
+        if not answered:
+            message = self.env._("Connected to DIDWW, %(scheme)s. DIDWW did not say which API version answered.",
+                                 scheme=scheme)
+        elif answered != chosen:
+            message = self.env._(
+                "Connected to DIDWW, %(scheme)s, but DIDWW answered with API version %(answered)s instead of "
+                "%(chosen)s (DIDWW ignores a requested version older than the account's).",
+                scheme=scheme, answered=answered, chosen=chosen)
+        else:
+            message = self.env._("Connected: DIDWW answered with API version %(answered)s, %(scheme)s.",
+                                 answered=answered, scheme=scheme)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {"title": self.env._("DIDWW connection"), "message": message,
+                       "type": "success" if not answered or answered == chosen else "warning", "sticky": True},
+        }
 
     def _action_didww_check_balance(self):
         self.ensure_one()
@@ -147,14 +224,24 @@ class ResCompany(models.Model):
         override = self.env["ir.config_parameter"].sudo().get_param(f"didww_connector.api_url.{environment}")
         return override or API_URLS[environment]
 
+    def _didww_token_url(self):
+        self.ensure_one()
+        environment = self.sudo().didww_api_environment or "production"
+        override = self.env["ir.config_parameter"].sudo().get_param(f"didww_connector.token_url.{environment}")
+        return override or TOKEN_URLS[environment]
+
     def _didww_api_client(self):
-        """Return a :class:`DidwwApiClient` (API v3) for this company's key and environment."""
+        """Return a :class:`DidwwApiClient` (API v3) for this company's key, environment and version.
+        With 2026-11-19 its tokens are cached in this process per database and company."""
         self.ensure_one()
         company_sudo = self.sudo()  # sudo: the API key is an admin-only field
         if not company_sudo.didww_api_key:
             raise UserError(self.env._(
                 "Enter the DIDWW API v3 key in Settings > Integrations > DIDWW first."))
+        version = company_sudo.didww_api_version or LATEST_API_VERSION
         return DidwwApiClient(
             self._didww_api_base_url(), company_sudo.didww_api_key,
-            api_version=company_sudo.didww_api_version or None, timeout=self._didww_timeout(),
+            api_version=version, timeout=self._didww_timeout(),
+            token_url=self._didww_token_url() if uses_bearer_tokens(version) else None,
+            token_cache_key=(self.env.cr.dbname, self.id),
         )

@@ -14,7 +14,7 @@ class ResConfigSettings(models.TransientModel):
     didww_webhook_allowed_ips = fields.Char(related="company_id.didww_webhook_allowed_ips", readonly=False)
     didww_api_key = fields.Char(related="company_id.didww_api_key", readonly=False)
     didww_api_environment = fields.Selection(related="company_id.didww_api_environment", readonly=False)
-    didww_api_version = fields.Char(related="company_id.didww_api_version", readonly=False)
+    didww_api_version = fields.Selection(related="company_id.didww_api_version", readonly=False)
     didww_balance = fields.Char(related="company_id.didww_balance")
     didww_sms_number_count = fields.Integer(compute="_compute_didww_sms_number_count")
 
@@ -35,6 +35,10 @@ class ResConfigSettings(models.TransientModel):
     def action_didww_check_balance(self):
         self.execute()
         return self.company_id._action_didww_check_balance()
+
+    def action_didww_test_connection(self):
+        self.execute()
+        return self.company_id._action_didww_test_connection()
 
     def action_didww_open_numbers(self):
         return self.env["ir.actions.act_window"]._for_xml_id("didww_connector.didww_sms_number_action")
