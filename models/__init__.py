@@ -14,3 +14,4 @@ from . import didww_call
 from . import ir_http
 from . import mail_notification
 from . import ir_cron
+from . import didww_cdr_export

@@ -15,6 +15,7 @@ from ..tools.didww_api_client import (
 )
 from ..tools.didww_http import DidwwAuthError, DidwwError
 from ..tools.didww_sms_client import DEFAULT_SMS_API_URL, DidwwSmsClient
+from .didww_cdr_export import CALLBACK_ROUTE
 from .didww_sms_api import SMS_API_HOOK, DidwwSmsApi
 
 WEBHOOK_ROUTE = "/didww/webhook"
@@ -70,6 +71,20 @@ class ResCompany(models.Model):
              "2026-11-19).",
     )
     didww_balance = fields.Char("DIDWW balance", readonly=True, groups="base.group_system", copy=False)
+    # calls from DIDWW's call records (didww.cdr.export)
+    didww_cdr_import = fields.Boolean(
+        "Log calls from DIDWW's records", groups="base.group_system",
+        help="Every hour, the calls on this company's DIDWW numbers are read from DIDWW's call records "
+             "(exports) and logged on the customers, including calls the softphone never saw.")
+    didww_callback_secret = fields.Char(
+        "DIDWW callback secret", groups="base.group_system", copy=False,
+        help="Optional: the enabled callback secret of the DIDWW account (API > DIDWW API 3 > Callback "
+             "Secrets). With it, DIDWW tells Odoo as soon as an export is ready (signed callback); without "
+             "it, Odoo asks DIDWW until the export is ready.")
+    didww_cdr_imported_until = fields.Datetime(
+        "Calls imported up to", readonly=True, groups="base.group_system", copy=False)
+    didww_cdr_last_message = fields.Char(
+        "Call records import", readonly=True, groups="base.group_system", copy=False)
     didww_sms_number_ids = fields.One2many("didww.sms.number", "company_id", "DIDWW SMS numbers")
 
     @api.depends("didww_webhook_secret")
@@ -92,21 +107,26 @@ class ResCompany(models.Model):
         try:
             with self._didww_api_client() as client:
                 return call(client)
-        except DidwwTokenError as exc:
-            raise UserError(self._didww_token_error_message(exc, failure)) from None
-        except DidwwAuthError as exc:
+        except DidwwError as exc:
+            raise UserError(self._didww_error_message(exc, failure)) from None
+
+    def _didww_error_message(self, exc, failure):
+        """A sentence for an admin about a failed API v3 call (``failure``: what failed, translated)."""
+        self.ensure_one()
+        if isinstance(exc, DidwwTokenError):
+            return self._didww_token_error_message(exc, failure)
+        if isinstance(exc, DidwwAuthError):
             if uses_bearer_tokens(self.sudo().didww_api_version):
-                raise UserError(self.env._(
+                return self.env._(
                     "DIDWW refused the access token minted for API version %(version)s (%(status)s), even "
                     "a freshly minted one. Check the API key's allowed IP addresses in the DIDWW panel "
                     "(they apply to its tokens too) and that your account offers this version.",
-                    version=self.sudo().didww_api_version, status=exc.status)) from None
-            raise UserError(self.env._(
+                    version=self.sudo().didww_api_version, status=exc.status)
+            return self.env._(
                 "DIDWW refused the API key (%(status)s). Check the key, the environment (production or "
                 "sandbox) and the API's allowed IP addresses in the DIDWW panel. An account on API version "
-                "2026-11-19 refuses the key on API calls: choose that version then.", status=exc.status)) from None
-        except DidwwError as exc:
-            raise UserError(self.env._("%(failure)s: %(error)s", failure=failure, error=str(exc))) from None
+                "2026-11-19 refuses the key on API calls: choose that version then.", status=exc.status)
+        return self.env._("%(failure)s: %(error)s", failure=failure, error=str(exc))
 
     def _didww_token_error_message(self, exc, failure):
         """A sentence for an admin about the token service's refusal (``DidwwTokenError``)."""
@@ -223,6 +243,15 @@ class ResCompany(models.Model):
         environment = self.sudo().didww_api_environment or "production"
         override = self.env["ir.config_parameter"].sudo().get_param(f"didww_connector.api_url.{environment}")
         return override or API_URLS[environment]
+
+    def _didww_cdr_callback_url(self):
+        """The signed-callback URL given to DIDWW with each export, or ``None`` (polling only)
+        when no callback secret is set."""
+        self.ensure_one()
+        if not self.sudo().didww_callback_secret:
+            return None
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "").rstrip("/")
+        return f"{base_url}{CALLBACK_ROUTE}/{self.id}" if base_url else None
 
     def _didww_token_url(self):
         self.ensure_one()

@@ -93,6 +93,7 @@ class FakeDidww(FakeApiV3):
             self.cdrs = {"cdr_in": [], "cdr_out": []}
             self.broken_rows = {"cdr_in": [], "cdr_out": []}
             self.exports_hold = False
+            self.file_override = {}
             self.account_version = "2026-04-16"
             self.clock = time.monotonic
 

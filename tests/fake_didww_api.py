@@ -123,6 +123,7 @@ class FakeApiV3:
         self.broken_rows = {"cdr_in": [], "cdr_out": []}  # raw CSV lines appended to the files
         self.exports = {}  # id -> dict
         self.files = {}  # file name -> bytes
+        self.file_override = {}  # export type -> bytes served instead of its file
         self.exports_hold = False  # True: exports stay "processing" until complete_exports()
         self.callback_secret = "cbsecret-fake-xyz"
         self.callbacks = []  # (url, payload, headers) of completed exports with a callback, to deliver
@@ -213,7 +214,7 @@ class FakeApiV3:
         else:
             columns = CDR_OUT_COLUMNS
         name = f"{uuid.uuid4()}.csv.gz"
-        self.files[name] = csv_gz(columns, rows, self.broken_rows[kind])
+        self.files[name] = self.file_override.get(kind) or csv_gz(columns, rows, self.broken_rows[kind])
         export.update(status="completed", url=f"{self.url}/v3/exports/{name}")
         if export["callback_url"]:
             payload = {"id": export["id"], "type": "exports", "status": "completed", "url": export["url"]}
