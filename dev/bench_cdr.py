@@ -19,8 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import bench_outbound  # noqa: E402
-import didww as runner  # noqa: E402
+import bench_outbound
+import didww as runner
 
 SCRIPT = """
 import datetime, gzip, json, random, time, sys

@@ -207,7 +207,8 @@ class DidwwCdrExport(models.Model):
                 return self._didww_retry(client, self.env._("DIDWW did not complete the export within %(hours)s hours.",
                                                     hours=int(EXPORT_TIMEOUT.total_seconds() // 3600)))
             return None
-        return self._didww_retry(client, self.env._("DIDWW reported the export as %(status)s.", status=answer["status"]))
+        return self._didww_retry(client, self.env._("DIDWW reported the export as %(status)s.",
+                                                    status=answer["status"]))
 
     def _didww_retry(self, client, reason):
         self.ensure_one()

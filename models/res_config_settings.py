@@ -41,7 +41,7 @@ class ResConfigSettings(models.TransientModel):
         hours = (cron.interval_number * {"minutes": 1 / 60, "hours": 1, "days": 24, "weeks": 168, "months": 720}.get(
             cron.interval_type, 1)) if cron else 1
         for settings in self:
-            settings.didww_cdr_interval = max(int(round(hours)), 1)
+            settings.didww_cdr_interval = max(round(hours), 1)
 
     def _inverse_didww_cdr_interval(self):
         cron = self._didww_cdr_cron()

@@ -245,9 +245,11 @@ class FakeApiV3:
                 return 422, {"errors": [{"detail": "callback_url and callback_method go together",
                                          "status": "422"}]}, {}
             export = {"id": str(uuid.uuid4()), "status": "pending", "url": None,
-                      "callback_url": attributes.get("callback_url"), "callback_method": attributes.get("callback_method"),
+                      "callback_url": attributes.get("callback_url"),
+                      "callback_method": attributes.get("callback_method"),
                       "external_reference_id": attributes.get("external_reference_id"),
-                      "export_type": attributes["export_type"], "filters": {"from": filters["from"], "to": filters["to"]},
+                      "export_type": attributes["export_type"],
+                      "filters": {"from": filters["from"], "to": filters["to"]},
                       "created_at": now.strftime("%Y-%m-%dT%H:%M:%S.000Z"), "version": version}
             with self._api_lock:
                 self.exports[export["id"]] = export

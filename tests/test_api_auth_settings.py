@@ -67,7 +67,7 @@ class TestApiAuthSettings(DidwwCase):
         token = self.fake.minted[-1]["token"]
         self.env.flush_all()
         for table, column in (("res_company", "didww_api_key"), ("ir_config_parameter", "value")):
-            self.env.cr.execute(f"SELECT count(*) FROM {table} WHERE {column} = %s", [token])  # noqa: S608
+            self.env.cr.execute(f"SELECT count(*) FROM {table} WHERE {column} = %s", [token])
             self.assertEqual(self.env.cr.fetchone()[0], 0)
         self.env.cr.execute("SELECT count(*) FROM ir_logging WHERE message LIKE %s", [f"%{token}%"])
         self.assertEqual(self.env.cr.fetchone()[0], 0)

@@ -76,7 +76,6 @@ class TestDidwwApiTokens(DidwwToolsCase):
         def tick(path):
             if path.startswith("/v3/"):
                 now[0] += 400  # each page takes DIDWW's 400 s (of a 900 s token)
-            return None
 
         self.fake.clock = lambda: now[0]
         self.fake.fault = tick

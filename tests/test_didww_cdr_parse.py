@@ -50,7 +50,8 @@ class TestDidwwCdrParse(BaseCase):
                 cdr_out_row(START, "19179056077", "37041654321", answered=False)]
         records, _skipped = read_records(csv_gz(CDR_OUT_COLUMNS, rows), "cdr_out")
         self.assertEqual([(r["direction"], r["did"], r["remote"], r["duration"]) for r in records],
-                         [("outgoing", "19179056077", "12125550142", 61), ("outgoing", "19179056077", "37041654321", 0)])
+                         [("outgoing", "19179056077", "12125550142", 61),
+                          ("outgoing", "19179056077", "37041654321", 0)])
         self.assertEqual(records[1]["disposition"], "Failed (486 Busy Here)")
 
     def test_duplicates_give_one_record_the_answered_attempt_first(self):

@@ -75,7 +75,7 @@ class Token:
     """A bearer token and when this process stops using it (monotonic clock). Its ``repr`` never
     shows the value."""
 
-    __slots__ = ("value", "renew_at", "expires_in", "scope", "api_version", "audience")
+    __slots__ = ("api_version", "audience", "expires_in", "renew_at", "scope", "value")
 
     def __init__(self, value, renew_at, expires_in, scope, api_version, audience):
         self.value = value
@@ -205,9 +205,10 @@ class DidwwApiClient(TransportClient):
         self.tokens_minted = 0
 
     def close(self):
-        super().close()
+        result = super().close()
         if self.token_service:
             self.token_service.close()
+        return result
 
     @property
     def scheme(self):

@@ -308,7 +308,8 @@ class JsonApiTransport:
                 size += len(chunk)
                 if max_bytes and size > max_bytes:
                     response.close()
-                    raise DidwwServerError(f"DIDWW sent a file larger than {max_bytes} bytes", status=response.status_code)
+                    raise DidwwServerError(f"DIDWW sent a file larger than {max_bytes} bytes",
+                                           status=response.status_code)
                 chunks.append(chunk)
         except requests.RequestException as exc:
             raise DidwwNetworkError(network_error_kind(exc), type(exc).__name__) from None
