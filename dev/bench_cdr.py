@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """Import of DIDWW call records (CDR exports), figures not a test.
 
-    python3 dev/bench_cdr.py [--rows 100000] [--contacts 2000] [--odoo-path PATH | --odoo-source SRC]
+    python3 dev/bench_cdr.py [--rows 100000] [--contacts 2000] [--profile] [--odoo-path PATH | --odoo-source SRC]
 
 On a throwaway database with the addon installed: two DIDWW numbers with a user each, ``--contacts``
 contacts among the callers (numbers drawn from a pool ten times larger), ``--rows`` ``cdr_in``
 rows in DIDWW's 2026-04-16 columns (10 % missed, 1 % repeated rows, 1,000 calls the softphone had
 already logged), gzipped as DIDWW serves them. The export record's import runs as the cron runs it
 (``didww.cdr.export._didww_import_file``: parse, then chunks of 1,000 calls, one commit each),
-then once more on the same file (a period imported again). Printed: rows/s and SQL queries per row
+then once more on the same file (a period imported again); ``--profile`` writes a profile of the
+first import to /tmp/didww_cdr_profile.txt. Printed: rows/s and SQL queries per row
 of each, calls created, notes and activities; the download itself is not timed (a few MB).
 """
 
@@ -63,7 +64,15 @@ with registry.cursor() as cr:
         activities = env["mail.activity"].search_count([])
         queries = cr.sql_log_count
         began = time.perf_counter()
-        export._didww_import_file(data)
+        if {profile!r} and label == "first":
+            import cProfile, pstats, io
+            profiler = cProfile.Profile()
+            profiler.runcall(export._didww_import_file, data)
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(45)
+            open("/tmp/didww_cdr_profile.txt", "w").write(out.getvalue())
+        else:
+            export._didww_import_file(data)
         env.flush_all()
         cr.commit()
         seconds = time.perf_counter() - began
@@ -80,6 +89,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=100000)
     parser.add_argument("--contacts", type=int, default=2000)
+    parser.add_argument("--profile", action="store_true", help="print a profile of the first import")
     parser.add_argument("--odoo-path", dest="odoo_path")
     parser.add_argument("--odoo-source")
     options = parser.parse_args()
@@ -87,7 +97,7 @@ def main():
         runner.WORK.mkdir(exist_ok=True)
     with bench_outbound.throwaway_database(options, "cdr_bench") as (env, config_args):
         figures = bench_outbound.odoo_figures(env, config_args, SCRIPT, rows=options.rows, contacts=options.contacts,
-                                              tests=str(runner.ROOT / "tests"))
+                                              tests=str(runner.ROOT / "tests"), profile=options.profile)
     rows = figures["rows"]
     print(f"\nDIDWW call records: {rows:,} cdr_in rows ({figures['bytes'] / 1e6:.1f} MB gzipped), "
           f"{options.contacts:,} callers are contacts")

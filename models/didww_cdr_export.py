@@ -14,6 +14,7 @@ from datetime import timedelta
 from markupsafe import escape
 
 from odoo import api, fields, models
+from odoo.tools import SQL
 from odoo.exceptions import UserError
 
 from ..tools import phone
@@ -31,7 +32,8 @@ EXPORT_TIMEOUT = timedelta(hours=6)  # an export still not completed after this 
 MAX_ATTEMPTS = 4  # exports asked for one period and type before the period waits for the next run
 MATCH_SECONDS = 10  # a softphone call and a DIDWW record are the same call when they start this close
 CHUNK = 1000  # records imported (and, in a cron, committed) at a time
-RECHECK = timedelta(minutes=2)  # when exports are still running at the end of a run, look again then
+RECHECK = timedelta(minutes=2)
+TAIL_DIGITS = 7  # digits compared before looking a caller up (as the SMS look-up compares them)  # when exports are still running at the end of a run, look again then
 
 
 def retention_start(now):
@@ -233,8 +235,9 @@ class DidwwCdrExport(models.Model):
             return None
         totals = {"created": 0, "matched": 0, "known": 0}
         records.sort(key=lambda record: record["start"])
+        cache = {}  # numbers, callers and users looked up once per file
         for index in range(0, len(records), CHUNK):
-            counts = self._didww_import_records(self.company_id, records[index:index + CHUNK])
+            counts = self._didww_import_records(self.company_id, records[index:index + CHUNK], cache)
             for key in totals:
                 totals[key] += counts[key]
             self.write({"rows_read": min(index + CHUNK, len(records)), "rows_created": totals["created"],
@@ -292,7 +295,7 @@ class DidwwCdrExport(models.Model):
         through its own checked methods), and a record of DIDWW is no user's action.
         """
         Call = self.env["didww.call"].sudo().with_company(company)  # sudo: see the docstring
-        cache = cache if cache is not None else self.env.context.get("didww_cdr_cache", {})
+        cache = {} if cache is None else cache
         counts = {"created": 0, "matched": 0, "known": 0}
         known = set(Call.search_fetch([("company_id", "=", company.id),
                                        ("didww_cdr_id", "in", [r["cdr_id"] for r in records])],
@@ -370,6 +373,8 @@ class DidwwCdrExport(models.Model):
         finds it for the softphone, in ``company``; a contact whose number was typed in a national
         format is found as inbound SMS find it (``didww.sms.session._didww_partner_by_number``)."""
         key = ("caller", company.id, number)
+        if key not in cache and self._didww_tail(number) not in self._didww_known_tails(cache):
+            cache[key] = None  # no contact or lead has a number ending like this one: no search needed
         if key not in cache:
             # sudo: the server logs the call; the note and the activity go on the record whoever may see it
             document = self.env["didww.call"].sudo().with_company(company)._didww_find_caller(number)
@@ -378,6 +383,30 @@ class DidwwCdrExport(models.Model):
                     or document
             cache[key] = document or None
         return cache[key]
+
+    @staticmethod
+    def _didww_tail(number):
+        digits = "".join(char for char in number or "" if char.isdigit())
+        return digits[-TAIL_DIGITS:]
+
+    def _didww_known_tails(self, cache):
+        """The last digits of every phone number of contacts and leads, read once per import: a
+        caller whose number ends otherwise is nobody's, and its look-up (a scan of every contact's
+        phone and mobile) is skipped. Any number the look-ups can match ends with the same digits."""
+        if "tails" not in cache:
+            tails = set()
+            for model in ("res.partner", "crm.lead"):
+                Model = self.env[model]
+                columns = [name for name in ("phone", "mobile", "phone_sanitized")
+                           if name in Model._fields and Model._fields[name].store]
+                for column in columns:
+                    # the same clean-up as Odoo's phone search (digits only), on every row, in one query
+                    self.env.cr.execute(SQL(
+                        "SELECT DISTINCT right(regexp_replace(%s, '[^0-9]', '', 'g'), %s) FROM %s WHERE %s IS NOT NULL",
+                        SQL.identifier(column), TAIL_DIGITS, SQL.identifier(Model._table), SQL.identifier(column)))
+                    tails.update(row[0] for row in self.env.cr.fetchall())
+            cache["tails"] = tails
+        return cache["tails"]
 
     def _didww_user(self, number, partner):
         """The user of a call: among the users the DIDWW number is assigned to, the contact's
