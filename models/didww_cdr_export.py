@@ -317,7 +317,10 @@ class DidwwCdrExport(models.Model):
             number = numbers.get(did)
             document = self._didww_caller(company, remote, cache)
             partner = Call._didww_partner_of(document) if document else None
-            user = self._didww_user(number, partner)
+            user_key = ("user", number[0].id if number else 0, partner.id if partner else 0)
+            if user_key not in cache:
+                cache[user_key] = self._didww_user(number, partner)
+            user = cache[user_key]
             answered = bool(record["answered_at"])
             if answered:
                 state, reason = "done", False
@@ -340,7 +343,10 @@ class DidwwCdrExport(models.Model):
         calls = Call.create(vals_list)
         counts["created"] = len(calls)
         self._didww_post_notes(calls)
-        calls.filtered(lambda c: c.direction == "incoming" and c.state == "missed")._didww_schedule_call_back()
+        # no e-mail per activity: an import (two months on the first run) would mail users in bulk;
+        # the call-backs are in each user's activities all the same
+        calls.filtered(lambda c: c.direction == "incoming" and c.state == "missed").with_context(
+            mail_activity_quick_update=True)._didww_schedule_call_back()
         return counts
 
     def _didww_numbers(self, company, cache):
