@@ -14,8 +14,8 @@ from datetime import timedelta
 from markupsafe import escape
 
 from odoo import api, fields, models
-from odoo.tools import SQL
 from odoo.exceptions import UserError
+from odoo.tools import SQL
 
 from ..tools import phone
 from ..tools.didww_cdr import CdrFormatError, read_records
@@ -32,8 +32,8 @@ EXPORT_TIMEOUT = timedelta(hours=6)  # an export still not completed after this 
 MAX_ATTEMPTS = 4  # exports asked for one period and type before the period waits for the next run
 MATCH_SECONDS = 10  # a softphone call and a DIDWW record are the same call when they start this close
 CHUNK = 1000  # records imported (and, in a cron, committed) at a time
-RECHECK = timedelta(minutes=2)
-TAIL_DIGITS = 7  # digits compared before looking a caller up (as the SMS look-up compares them)  # when exports are still running at the end of a run, look again then
+RECHECK = timedelta(minutes=2)  # when exports are still running at the end of a run, look again then
+TAIL_DIGITS = 7  # digits compared before looking a caller up (as the SMS look-up compares them)
 
 
 def retention_start(now):
