@@ -15,6 +15,7 @@
         "security/ir.model.access.csv",
         "data/didww_voip_provider_data.xml",
         "data/ir_cron_data.xml",
+        "data/didww_cdr_cron_data.xml",
         "data/sms_template_data.xml",
         "data/ir_actions_server_data.xml",
         "views/didww_sms_number_views.xml",
@@ -28,6 +29,7 @@
         "wizard/sms_composer_views.xml",
         "wizard/sms_resend_views.xml",
         "views/didww_menus.xml",
+        "views/didww_cdr_export_views.xml",
     ],
     "assets": {
         "web.assets_backend": [

@@ -1,1 +1,1 @@
-from . import voip, webhook
+from . import voip, webhook, didww_export_callback

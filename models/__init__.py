@@ -13,3 +13,4 @@ from . import ir_actions_server
 from . import didww_call
 from . import ir_http
 from . import mail_notification
+from . import didww_cdr_export

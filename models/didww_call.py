@@ -47,6 +47,24 @@ class DidwwCall(models.Model):
         ("failed", "Failed"),
     ], required=True, readonly=True, default="calling")
     failure_reason = fields.Char(readonly=True)
+    # calls read from DIDWW's call records (didww.cdr.export): logged by the import, or a softphone
+    # call the import found in them
+    source = fields.Selection([("softphone", "Softphone"), ("didww", "DIDWW call record")], default="softphone",
+                              required=True, readonly=True,
+                              help="Softphone: logged by the user's softphone. DIDWW call record: a call "
+                                   "on a DIDWW number that the softphone did not see (a desk phone, a mobile "
+                                   "app, another PBX extension), read from DIDWW's call records.")
+    didww_disposition = fields.Char("DIDWW disposition", readonly=True,
+                                    help="How the call ended according to DIDWW's call record.")
+    didww_cdr_id = fields.Char("DIDWW call record", readonly=True, copy=False, index="btree_not_null",
+                               help="Identifies DIDWW's record of the call: a call is logged once per record.")
+    didww_number = fields.Char("DIDWW number", readonly=True,
+                               help="The company's DIDWW number the call went through (from DIDWW's record).")
+
+    _sql_constraints = [
+        ("didww_cdr_id_company_unique", "unique(company_id, didww_cdr_id)",
+         "This DIDWW call record is already logged."),
+    ]
 
     @api.depends("duration")
     def _compute_duration_display(self):
@@ -189,3 +207,30 @@ class DidwwCall(models.Model):
         if document and hasattr(document, "message_post"):
             document.message_post(body=self._didww_note_body(), message_type="comment",
                                   subtype_xmlid="mail.mt_note")
+
+    def _didww_schedule_call_back(self):
+        """A "Call back" activity for the user of each missed incoming call, on its contact (or
+        lead), unless that user already has an open "Call back" there. Calls without a document,
+        or whose user is not an internal user, get none."""
+        activity_type = self.env.ref("mail.mail_activity_data_call", raise_if_not_found=False)
+        summary = self.env._("Call back")
+        Activity = self.env["mail.activity"].sudo()  # sudo: an activity for another user, planned by the server
+        scheduled = self.env["mail.activity"]
+        for call in self.filtered(lambda c: c.direction == "incoming" and c.state == "missed"):
+            document = self.env["sms.sms"]._didww_document(call.res_model, call.res_id) or call.partner_id
+            if not document or not hasattr(document, "activity_schedule") or call.user_id.share \
+                    or not call.user_id.active:
+                continue
+            if Activity.search_count([
+                ("res_model", "=", document._name), ("res_id", "=", document.id),
+                ("user_id", "=", call.user_id.id), ("summary", "=", summary),
+            ], limit=1):
+                continue
+            when = fields.Datetime.context_timestamp(call.with_user(call.user_id), call.start)
+            # sudo: the user of a call may not be allowed to write on the contact; the activity is theirs
+            scheduled |= document.sudo().activity_schedule(
+                activity_type_id=activity_type.id if activity_type else False, summary=summary,
+                note=self.env._("Missed call from %(number)s on %(when)s.", number=call.number,
+                                when=when.strftime("%Y-%m-%d %H:%M")),
+                user_id=call.user_id.id, date_deadline=fields.Date.context_today(call.with_user(call.user_id)))
+        return scheduled

@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError
 
 
 class ResConfigSettings(models.TransientModel):
@@ -18,8 +19,15 @@ class ResConfigSettings(models.TransientModel):
                                                    readonly=False)
     didww_api_key = fields.Char(related="company_id.didww_api_key", readonly=False)
     didww_api_environment = fields.Selection(related="company_id.didww_api_environment", readonly=False)
-    didww_api_version = fields.Char(related="company_id.didww_api_version", readonly=False)
+    didww_api_version = fields.Selection(related="company_id.didww_api_version", readonly=False)
     didww_balance = fields.Char(related="company_id.didww_balance")
+    didww_cdr_import = fields.Boolean(related="company_id.didww_cdr_import", readonly=False)
+    didww_callback_secret = fields.Char(related="company_id.didww_callback_secret", readonly=False)
+    didww_cdr_imported_until = fields.Datetime(related="company_id.didww_cdr_imported_until")
+    didww_cdr_last_message = fields.Char(related="company_id.didww_cdr_last_message")
+    didww_cdr_interval = fields.Integer(
+        "Import every (hours)", compute="_compute_didww_cdr_interval", inverse="_inverse_didww_cdr_interval",
+        groups="base.group_system")
     didww_sms_number_count = fields.Integer(compute="_compute_didww_sms_number_count")
 
     @api.depends("company_id")
@@ -27,6 +35,34 @@ class ResConfigSettings(models.TransientModel):
         for settings in self:
             settings.didww_sms_number_count = self.env["didww.sms.number"].search_count(
                 [("company_id", "=", settings.company_id.id)])
+
+    def _didww_cdr_cron(self):
+        # sudo: the import's schedule is part of the DIDWW settings, which only admins reach
+        return self.env.ref("didww_connector.ir_cron_didww_cdr_import", raise_if_not_found=False).sudo()
+
+    def _compute_didww_cdr_interval(self):
+        cron = self._didww_cdr_cron()
+        hours = (cron.interval_number * {"minutes": 1 / 60, "hours": 1, "days": 24, "weeks": 168, "months": 720}.get(
+            cron.interval_type, 1)) if cron else 1
+        for settings in self:
+            settings.didww_cdr_interval = max(round(hours), 1)
+
+    def _inverse_didww_cdr_interval(self):
+        cron = self._didww_cdr_cron()
+        for settings in self:
+            hours = settings.didww_cdr_interval
+            if hours < 1:
+                raise UserError(self.env._("DIDWW's call records are imported every hour or less often: enter "
+                                           "a whole number of hours, 1 or more."))
+            if cron and (cron.interval_type != "hours" or cron.interval_number != hours):
+                cron.write({"interval_number": hours, "interval_type": "hours"})
+
+    def action_didww_import_calls(self):
+        self.execute()
+        return self.env["didww.cdr.export"]._action_import_now(self.company_id)
+
+    def action_didww_open_call_imports(self):
+        return self.env["ir.actions.act_window"]._for_xml_id("didww_connector.didww_cdr_export_action")
 
     def action_didww_regenerate_webhook_secret(self):
         self.company_id.action_didww_regenerate_webhook_secret()
@@ -39,6 +75,10 @@ class ResConfigSettings(models.TransientModel):
     def action_didww_check_balance(self):
         self.execute()
         return self.company_id._action_didww_check_balance()
+
+    def action_didww_test_connection(self):
+        self.execute()
+        return self.company_id._action_didww_test_connection()
 
     def action_didww_open_numbers(self):
         return self.env["ir.actions.act_window"]._for_xml_id("didww_connector.didww_sms_number_action")

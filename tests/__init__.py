@@ -10,6 +10,10 @@ from . import test_crm_actions
 from . import test_secrets
 from . import test_didww_sms_client
 from . import test_didww_api_client
+from . import test_didww_api_tokens
+from . import test_api_auth_settings
+from . import test_cdr_import
+from . import test_didww_cdr_parse
 from . import test_didww_webhook_parse
 from . import test_phone_and_sip
 from . import test_ui_tours

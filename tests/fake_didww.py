@@ -2,7 +2,9 @@
 
 * Outbound SMS API: ``POST /outbound_messages`` (JSON:API, exact content type, basic auth, E.164
   digits without ``+``) answering 201 with a message id, or the documented 400/401/415 errors;
-* API v3 under ``/v3``: ``GET /dids?include=did_group`` (pages) and ``GET /balance`` with ``Api-Key``;
+* API v3 under ``/v3``: ``GET /dids?include=did_group`` (pages) and ``GET /balance``, with ``Api-Key``
+  or a bearer token of the token service (``POST /token``), and the exports API (see
+  ``fake_didww_api.py``);
 * a one-shot SIP-over-WebSocket server (:func:`serve_websocket_once`) for the VoIP connection test.
 
 Tests script failures with :meth:`FakeDidww.script` (status, body, delay, drop) and read what was
@@ -25,6 +27,8 @@ import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from .fake_didww_api import FakeApiV3
+
 JSONAPI = "application/vnd.api+json"
 WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455
 
@@ -46,7 +50,7 @@ class _Server(ThreadingHTTPServer):
         return None
 
 
-class FakeDidww:
+class FakeDidww(FakeApiV3):
     def __init__(self, username="trunk-user", password="trunk-pass", api_key="API-KEY-1"):
         self.username, self.password, self.api_key = username, password, api_key
         self.requests = []
@@ -59,6 +63,7 @@ class FakeDidww:
         self.response_delay = 0.0
         self._lock = threading.Lock()
         self.fault = None  # optional callable(path) -> an answer as in script(), or None (fault scripts)
+        self._init_api_v3()
         self.server = _Server(("127.0.0.1", 0), self._handler_class())
         self.thread = threading.Thread(target=self.server.serve_forever, name="fake-didww", daemon=True)
 
@@ -81,6 +86,16 @@ class FakeDidww:
             self.scripted.clear()
             self.max_in_flight = 0
             self.response_delay = 0.0
+            self.minted.clear()
+            self.exports.clear()
+            self.files.clear()
+            self.callbacks.clear()
+            self.cdrs = {"cdr_in": [], "cdr_out": []}
+            self.broken_rows = {"cdr_in": [], "cdr_out": []}
+            self.exports_hold = False
+            self.file_override = {}
+            self.account_version = "2026-04-16"
+            self.clock = time.monotonic
 
     def script(self, path_prefix, status=None, body=None, delay=0.0, drop=False, times=1, headers=None, skip=0):
         """The next ``times`` requests whose path starts with ``path_prefix``, after ``skip`` of them
@@ -111,7 +126,12 @@ class FakeDidww:
                 pass
 
             def _reply(self, status, document=None, content_type=JSONAPI, headers=None):
-                body = json.dumps(document).encode() if document is not None else b""
+                if isinstance(document, bytes):
+                    body = document
+                else:
+                    body = json.dumps(document).encode() if document is not None else b""
+                headers = dict(headers or {})
+                content_type = headers.pop("Content-Type", content_type)
                 self.send_response(status)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
@@ -158,6 +178,9 @@ class FakeDidww:
                         return self._reply(answer["status"], answer["body"], headers=answer["headers"])
                 if parts.path == "/outbound_messages":
                     return self._outbound(record)
+                if parts.path == "/token":
+                    status, document, headers = fake.token_endpoint(record)
+                    return self._reply(status, document, content_type="application/json", headers=headers)
                 if parts.path.startswith("/v3/"):
                     return self._api_v3(record, parts.path[3:])
                 return self._reply(404, jsonapi_error(404, "Not Found", "no such endpoint"))
@@ -187,9 +210,13 @@ class FakeDidww:
                 return self._reply(201, {"data": {"type": "outbound_messages", "id": message_id}})
 
             def _api_v3(self, record, path):
-                if self.headers.get("Api-Key") != fake.api_key:
-                    return self._reply(401, jsonapi_error(401, "Unauthorized", "Invalid API key"))
-                meta = {"api_version": self.headers.get("X-DIDWW-API-Version") or "2021-04-19"}
+                version = fake.authenticate(record, path)
+                if isinstance(version, tuple):
+                    return self._reply(*version)
+                if path.startswith("/exports"):
+                    status, document, headers = fake.exports_endpoint(record, path, version)
+                    return self._reply(status, document, headers=headers)
+                meta = {"api_version": version}
                 if path == "/balance":
                     return self._reply(200, {"data": {"id": "b1", "type": "balances", "attributes": fake.balance},
                                              "meta": meta})

@@ -22,11 +22,12 @@ class DidwwError(Exception):
 
     transient = False
 
-    def __init__(self, message, status=None, detail=None, retry_after=None):
+    def __init__(self, message, status=None, detail=None, retry_after=None, code=None):
         super().__init__(message)
         self.status = status
         self.detail = detail
         self.retry_after = retry_after
+        self.code = code  # OAuth-style ``error`` of the token service (``invalid_client``...), or None
 
 
 class DidwwBadRequestError(DidwwError):
@@ -146,11 +147,15 @@ def shared_limiter(key, rate):
 
 
 def error_detail(response):
-    """Return the human part of a JSON:API error document (``errors[].detail``), or ``""``."""
+    """Return the human part of a JSON:API error document (``errors[].detail``) or of an OAuth-style
+    one (``error_description``, the token service's), or ``""``."""
     try:
         document = response.json()
     except ValueError:
         return ""
+    if isinstance(document, dict) and isinstance(document.get("error"), str):
+        description = document.get("error_description")
+        return (description if isinstance(description, str) and description else document["error"])[:500]
     errors = document.get("errors") if isinstance(document, dict) else None
     if not isinstance(errors, list):
         return ""
@@ -161,6 +166,16 @@ def error_detail(response):
             if isinstance(text, str) and text not in details:
                 details.append(text)
     return "; ".join(details)[:500]
+
+
+def error_code(response):
+    """The OAuth-style ``error`` code of an error answer (the token service's), or ``None``."""
+    try:
+        document = response.json()
+    except ValueError:
+        return None
+    code = document.get("error") if isinstance(document, dict) else None
+    return code if isinstance(code, str) else None
 
 
 def _retry_after(response):
@@ -249,8 +264,10 @@ class JsonApiTransport:
     def __exit__(self, *exc_info):
         self.close()
 
-    def request(self, method, path, payload=None, params=None):
-        """Send one request; return the decoded JSON document (``{}`` for an empty body).
+    def request(self, method, path, payload=None, params=None, headers=None, raw=False, max_bytes=None):
+        """Send one request; return the decoded JSON document (``{}`` for an empty body), or with
+        ``raw`` the body's bytes (at most ``max_bytes``). ``headers`` are added to (or replace) the
+        transport's for this request only (e.g. a bearer token).
 
         :raises DidwwError: a subclass saying what went wrong; never the credentials.
         """
@@ -259,11 +276,14 @@ class JsonApiTransport:
         try:
             response = self._session().request(
                 method, url, json=payload, params=params, auth=self.auth,
-                headers=self.headers, timeout=self.timeout, allow_redirects=False,
+                headers={**self.headers, **headers} if headers else self.headers, timeout=self.timeout,
+                allow_redirects=False, stream=raw,
             )
         except requests.RequestException as exc:
             raise DidwwNetworkError(network_error_kind(exc), type(exc).__name__) from None
         status = response.status_code
+        if raw and 200 <= status < 300:
+            return self._read_raw(response, max_bytes)
         if 200 <= status < 300:
             if not response.content:
                 return {}
@@ -277,4 +297,20 @@ class JsonApiTransport:
         detail = error_detail(response)
         error_class = ERROR_BY_STATUS.get(status) or (DidwwServerError if status >= 500 else DidwwError)
         message = f"DIDWW answered {status}" + (f": {detail}" if detail else "")
-        raise error_class(message, status=status, detail=detail, retry_after=_retry_after(response))
+        raise error_class(message, status=status, detail=detail, retry_after=_retry_after(response),
+                          code=error_code(response))
+
+    @staticmethod
+    def _read_raw(response, max_bytes):
+        chunks, size = [], 0
+        try:
+            for chunk in response.iter_content(chunk_size=1 << 16):
+                size += len(chunk)
+                if max_bytes and size > max_bytes:
+                    response.close()
+                    raise DidwwServerError(f"DIDWW sent a file larger than {max_bytes} bytes",
+                                           status=response.status_code)
+                chunks.append(chunk)
+        except requests.RequestException as exc:
+            raise DidwwNetworkError(network_error_kind(exc), type(exc).__name__) from None
+        return b"".join(chunks)
