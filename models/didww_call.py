@@ -1,6 +1,21 @@
-from odoo import api, fields, models
+from datetime import timedelta
 
-END_STATES = ("done", "missed", "declined", "busy", "failed")
+from odoo import api, fields, models
+from odoo.exceptions import AccessError
+
+END_STATES = ("done", "missed", "declined", "busy", "failed", "dropped", "interrupted")
+LIVE_STATES = ("calling", "ringing", "in_progress")
+END_CAUSES = [
+    ("local", "Hung up by us"),
+    ("remote", "Hung up by them"),
+    ("dropped", "Dropped"),
+    ("failed", "Failed"),
+    ("interrupted", "Interrupted"),
+]
+# the softphone confirms a live call every HEARTBEAT seconds; a call silent for INTERRUPTED_AFTER is
+# one whose browser vanished (tab closed, computer asleep, crash): the cron closes it
+HEARTBEAT = 60
+INTERRUPTED_AFTER = timedelta(minutes=3)
 # a number this short is an extension of the PBX: dialled as typed, never turned into E.164
 MAX_EXTENSION_DIGITS = 6
 
@@ -40,8 +55,16 @@ class DidwwCall(models.Model):
         ("declined", "Declined"),
         ("busy", "Busy"),
         ("failed", "Failed"),
+        ("dropped", "Dropped"),
+        ("interrupted", "Interrupted"),
     ], required=True, readonly=True, default="calling")
     failure_reason = fields.Char(readonly=True)
+    end_cause = fields.Selection(END_CAUSES, readonly=True,
+                                 help="Who or what ended the call: us, the other party, a lost connection, "
+                                      "a failure, or the browser vanishing mid-call (closed by the server)")
+    last_seen = fields.Datetime("Last seen alive", readonly=True,
+                                help="The softphone confirms a call in progress every minute; a call not "
+                                     "confirmed for a few minutes is closed as interrupted")
 
     @api.depends("duration")
     def _compute_duration_display(self):
@@ -104,22 +127,56 @@ class DidwwCall(models.Model):
             {"state": "in_progress", "answered_at": fields.Datetime.now()})
         return True
 
-    def didww_ended(self, state, failure_reason=False):
-        """Close the call (done, missed, declined, busy, failed) and note it on the document."""
-        if state not in END_STATES:
+    def didww_ended(self, state, failure_reason=False, end_cause=False):
+        """Close the call (done, missed, declined, busy, failed, dropped) and note it on the
+        document; ``end_cause`` says who or what ended it (see END_CAUSES)."""
+        if state not in END_STATES or state == "interrupted":
             state = "failed"
+        if end_cause not in dict(END_CAUSES):
+            end_cause = {"failed": "failed", "dropped": "dropped"}.get(state, False)
         now = fields.Datetime.now()
         for call in self.filtered(lambda c: c.state not in END_STATES):
             final = state
-            if final == "done" and not call.answered_at:
+            if final in ("done", "dropped") and not call.answered_at:
                 final = "missed" if call.direction == "incoming" else "failed"
             call.write({
                 "state": final,
-                "failure_reason": (failure_reason or False) if final == "failed" else False,
+                "failure_reason": (failure_reason or False) if final in ("failed", "dropped") else False,
+                "end_cause": end_cause,
                 "duration": int((now - call.answered_at).total_seconds()) if call.answered_at else 0,
             })
             call._didww_post_note()
         return True
+
+    def didww_alive(self):
+        """The softphone's heartbeat for its live calls (every HEARTBEAT seconds): a call not
+        confirmed for INTERRUPTED_AFTER is closed by ``_cron_close_interrupted``."""
+        calls = self._didww_own_calls()
+        # sudo: the call log is read-only for users; ownership was checked just above
+        calls.sudo().filtered(lambda c: c.state in LIVE_STATES).write({"last_seen": fields.Datetime.now()})
+        return True
+
+    @api.model
+    def _cron_close_interrupted(self):
+        """Close calls left live by a browser that vanished (no heartbeat for INTERRUPTED_AFTER)."""
+        limit = fields.Datetime.now() - INTERRUPTED_AFTER
+        stale = self.search([("state", "in", LIVE_STATES), "|", ("last_seen", "<", limit),
+                             "&", ("last_seen", "=", False), ("start", "<", limit)])
+        for call in stale:
+            seen = call.last_seen or call.start
+            call.write({
+                "state": "interrupted", "end_cause": "interrupted",
+                "duration": int((seen - call.answered_at).total_seconds()) if call.answered_at else 0,
+            })
+            call._didww_post_note()
+        return len(stale)
+
+    def _didww_own_calls(self):
+        """``self`` when every call is the current user's; an AccessError otherwise."""
+        others = self.sudo().filtered(lambda c: c.user_id != self.env.user)  # sudo: read the owner only
+        if others:
+            raise AccessError(self.env._("You can only act on your own calls."))
+        return self
 
     # ------------------------------------------------------------------------------------------
 
@@ -147,12 +204,24 @@ class DidwwCall(models.Model):
     def _didww_note_body(self):
         self.ensure_one()
         state = dict(self._fields["state"]._description_selection(self.env))[self.state]
+        who_ended = {"local": self.env._("hung up by %s", self.user_id.name),
+                     "remote": self.env._("hung up by the other party")}.get(self.end_cause, "")
         values = {"number": self.number, "user": self.user_id.name, "duration": self.duration_display,
-                  "reason": self.failure_reason or state, "state": state}
+                  "reason": self.failure_reason or state, "state": state, "ended": who_ended}
         if self.state == "done" and self.direction == "outgoing":
+            if who_ended:
+                return self.env._("Outgoing call to %(number)s by %(user)s, %(duration)s, %(ended)s", **values)
             return self.env._("Outgoing call to %(number)s by %(user)s, %(duration)s", **values)
         if self.state == "done":
+            if who_ended:
+                return self.env._("Incoming call from %(number)s answered by %(user)s, %(duration)s, %(ended)s",
+                                  **values)
             return self.env._("Incoming call from %(number)s answered by %(user)s, %(duration)s", **values)
+        if self.state == "dropped":
+            return self.env._("Call with %(number)s (%(user)s) dropped after %(duration)s: %(reason)s", **values)
+        if self.state == "interrupted":
+            return self.env._("Call with %(number)s (%(user)s) interrupted after %(duration)s: the softphone's "
+                              "browser stopped answering", **values)
         if self.state == "failed":
             return self.env._("Call to %(number)s by %(user)s failed: %(reason)s", **values)
         if self.direction == "incoming":

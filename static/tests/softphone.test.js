@@ -23,10 +23,20 @@ describe.current.tags("desktop");
 
 const SECRET = "s3cret-of-the-user";
 
+/** An RTCPeerConnection as far as the softphone watches it: its ICE state. */
+class FakePeerConnection extends EventTarget {
+    iceConnectionState = "new";
+    setIce(state) {
+        this.iceConnectionState = state;
+        this.dispatchEvent(new Event("iceconnectionstatechange"));
+    }
+}
+
 /** A SIP session speaking JsSIP's API, driven by the test. */
 class FakeSession {
     constructor(number, displayName = "") {
         this.handlers = {};
+        this.connection = new FakePeerConnection();
         this.remote_identity = { uri: { user: number }, display_name: displayName };
         this.actions = [];
     }
@@ -109,10 +119,14 @@ defineModels([Lead]);
 
 let agents;
 let logged;
+let endCauses;
+let notes;
 
 beforeEach(() => {
     agents = [];
     logged = [];
+    endCauses = [];
+    notes = [];
     patchWithCleanup(session, { didww_softphone: true });
     patchWithCleanup(sipStack, {
         createUA(config) {
@@ -144,12 +158,28 @@ beforeEach(() => {
     });
     onRpc("didww.call", "didww_ended", ({ args, kwargs }) => {
         logged.push(["ended", args[0][0], args[1], kwargs.failure_reason || false]);
+        endCauses.push(kwargs.end_cause || false);
+        return true;
+    });
+    onRpc("didww.call", "didww_alive", ({ args }) => {
+        logged.push(["alive", args[0][0]]);
         return true;
     });
 });
 
+/** Keep what the softphone tells the user in notifications. */
+function captureNotifications() {
+    patchWithCleanup(getService("notification"), {
+        add(message, options = {}) {
+            notes.push([String(message), options.type]);
+            return () => {};
+        },
+    });
+}
+
 async function mountReadySoftphone() {
     await mountWithCleanup(SoftphoneSystray);
+    captureNotifications();
     await animationFrame();
     const ua = agents.at(-1);
     ua.emit("connecting");
@@ -250,6 +280,7 @@ test("dial pad call: timer, mute, hold, DTMF, hang up, logged", async () => {
     expect(call.actions).toEqual(["mute", "unmute", "hold", "unhold", "dtmf 5", "dtmf #", "terminate"]);
     expect(".o_didww_softphone").toHaveAttribute("data-call", "");
     expect(logged.slice(1)).toEqual([["answered", 1], ["ended", 1, "done", false]]);
+    expect(endCauses).toEqual(["local"]);
     expect(".o_didww_softphone_last").toHaveText(/Call ended/);
 });
 
@@ -375,4 +406,233 @@ test("click-to-call: the plain tel: link when the softphone is not registered", 
     link.click();
     expect(defaultPrevented).toBe(false);
     expect(agents[0].calls).toHaveLength(0);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Never silent
+// ---------------------------------------------------------------------------------------------
+
+test("a call from a phone link that fails is told in a notification, in words (panel closed)", async () => {
+    const ua = await mountReadySoftphone();
+    const softphone = getService("didww_softphone");
+    await softphone.dial("1002");
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-badge", "calling");
+    ua.calls[0].session.emit("failed", {
+        cause: sipStack.causes.NOT_FOUND, originator: "remote", message: { status_code: 404 },
+    });
+    await animationFrame();
+    expect(notes).toEqual([[
+        "Call failed: calling Ona Customer: this number does not exist or cannot be reached through your phone system",
+        "danger",
+    ]]);
+    expect(logged.at(-1)).toEqual([
+        "ended", 1, "failed", "this number does not exist or cannot be reached through your phone system",
+    ]);
+    expect(endCauses).toEqual(["failed"]);
+    expect(".o_didww_softphone_panel").toHaveCount(0);
+});
+
+test("busy, declined, unanswered and ended calls from a link each get their notification", async () => {
+    const ua = await mountReadySoftphone();
+    const softphone = getService("didww_softphone");
+    const c = sipStack.causes;
+    const outcomes = [
+        [{ cause: c.BUSY, originator: "remote" }, "Busy: Ona Customer is on another call", "warning"],
+        [{ cause: c.REJECTED, originator: "remote" }, "Declined: Ona Customer declined the call", "warning"],
+        [{ cause: c.NO_ANSWER, originator: "remote" }, "Not answered: Ona Customer did not answer", "warning"],
+        [{ cause: c.UNAVAILABLE, originator: "remote" },
+            "Call failed: calling Ona Customer: the person you called cannot be reached right now", "danger"],
+    ];
+    for (const [index, [event]] of outcomes.entries()) {
+        await softphone.dial("1002");
+        ua.calls[index].session.emit("failed", event);
+    }
+    await softphone.dial("1002");
+    ua.calls.at(-1).session.emit("accepted");
+    ua.calls.at(-1).session.emit("ended", { originator: "remote", cause: c.BYE });
+    await animationFrame();
+    expect(notes).toEqual([
+        ...outcomes.map(([, text, type]) => [text, type]),
+        ["Call ended: Ona Customer hung up (00:00)", "info"],
+    ]);
+    expect(endCauses).toEqual(["remote", "remote", "remote", "failed", "remote"]);
+});
+
+test("with the panel open the outcome shows in the panel, not as a notification", async () => {
+    const ua = await mountReadySoftphone();
+    await contains(".o_didww_softphone_toggle").click();
+    expect(".o_didww_softphone_toggle").toHaveAttribute("aria-expanded", "true");
+    await getService("didww_softphone").dial("1002");
+    ua.calls[0].session.emit("failed", { cause: sipStack.causes.BUSY, originator: "remote" });
+    await animationFrame();
+    expect(notes).toEqual([]);
+    expect(".o_didww_softphone_last").toHaveText("Busy: Ona Customer is on another call");
+});
+
+test("a missed incoming call is a notification; the second caller while busy too", async () => {
+    const ua = await mountReadySoftphone();
+    const first = ua.ring("+37041654321", "");
+    await animationFrame();
+    first.emit("failed", { cause: sipStack.causes.CANCELED, originator: "remote" });
+    await animationFrame();
+    expect(notes).toEqual([["Not answered: missed call from Ona Customer", "warning"]]);
+    const second = ua.ring("2001", "Desk");
+    await animationFrame();
+    second.answer();
+    await animationFrame();
+    ua.ring("2002", "Other");
+    await animationFrame();
+    await animationFrame();
+    expect(notes.at(-1)).toEqual(["Busy: Other called while you were on another call", "warning"]);
+});
+
+test("the badge follows the call: ringing, in call, on hold, reconnecting, then ready", async () => {
+    const ua = await mountReadySoftphone();
+    const call = ua.ring("2001", "Desk");
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-badge", "ringing");
+    expect(".o_didww_softphone_status").toHaveText("Ringing");
+    await contains(".o_didww_softphone_answer").click();
+    expect(".o_didww_softphone").toHaveAttribute("data-badge", "in_call");
+    expect(".o_didww_softphone_status").toHaveText("In call");
+    expect(".o_didww_softphone_toggle").toHaveAttribute("title", "In call");
+    await contains(".o_didww_softphone_hold").click();
+    expect(".o_didww_softphone").toHaveAttribute("data-badge", "on_hold");
+    expect(".o_didww_softphone_hold").toHaveAttribute("aria-pressed", "true");
+    await contains(".o_didww_softphone_hold").click();
+    expect(".o_didww_softphone_hold").toHaveAttribute("aria-pressed", "false");
+    call.connection.setIce("disconnected");
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-badge", "reconnecting");
+    expect(".o_didww_softphone_reconnecting").toHaveCount(1);
+    call.connection.setIce("connected");
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-badge", "in_call");
+    call.emit("ended", { originator: "remote", cause: sipStack.causes.BYE });
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-badge", "ready");
+});
+
+test("a registration failure is announced once, with its reason", async () => {
+    await mountWithCleanup(SoftphoneSystray);
+    captureNotifications();
+    await animationFrame();
+    const ua = agents[0];
+    ua.emit("disconnected", { code: 1006 });
+    ua.emit("connecting");
+    ua.emit("disconnected", { code: 1006 });
+    await animationFrame();
+    expect(notes).toEqual([["The softphone could not connect: Server unreachable.", "danger"]]);
+    ua.emit("registered");
+    ua.emit("disconnected", { code: 1006 });
+    ua.emit("disconnected", { code: 1006 });
+    await animationFrame();
+    expect(notes.at(-1)).toEqual(["The softphone lost its connection (Server unreachable): it keeps retrying.", "warning"]);
+    expect(notes).toHaveLength(2);
+});
+
+test("a wrong secret is announced with its reason", async () => {
+    await mountWithCleanup(SoftphoneSystray);
+    captureNotifications();
+    await animationFrame();
+    agents[0].emit("registrationFailed", { cause: sipStack.causes.AUTHENTICATION_ERROR });
+    await animationFrame();
+    expect(notes).toEqual([[
+        "The softphone could not connect: Wrong credentials: check your VoIP username and secret in My Preferences.",
+        "danger",
+    ]]);
+});
+
+test("mute is a pressed toggle; the digits sent by DTMF are shown", async () => {
+    const ua = await mountReadySoftphone();
+    await getService("didww_softphone").dial("1002");
+    ua.calls[0].session.emit("accepted");
+    await animationFrame();
+    expect(".o_didww_softphone_mute").toHaveAttribute("aria-pressed", "false");
+    await contains(".o_didww_softphone_mute").click();
+    expect(".o_didww_softphone_mute").toHaveAttribute("aria-pressed", "true");
+    await contains(".o_didww_softphone_keypad").click();
+    expect(".o_didww_softphone_keypad").toHaveAttribute("aria-pressed", "true");
+    for (const key of ["4", "2", "#"]) {
+        await contains(`.o_didww_softphone_key[data-key='${key}']`).click();
+    }
+    expect(".o_didww_softphone_dtmf").toHaveText("Sent: 42#");
+});
+
+// ---------------------------------------------------------------------------------------------
+// Never hangs
+// ---------------------------------------------------------------------------------------------
+
+test("media lost (ICE disconnected) for 8 s ends the call as dropped, with its cause", async () => {
+    const ua = await mountReadySoftphone();
+    await getService("didww_softphone").dial("1002");
+    const call = ua.calls[0].session;
+    call.emit("accepted");
+    call.connection.setIce("connected");
+    call.connection.setIce("disconnected");
+    await advanceTime(7000);
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "active");
+    await advanceTime(1000);
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "");
+    expect(call.actions).toEqual(["terminate"]);
+    expect(logged.at(-1)).toEqual(["ended", 1, "dropped", "the connection to the other party was lost"]);
+    expect(endCauses).toEqual(["dropped"]);
+    expect(notes.at(-1)).toEqual([
+        "Call dropped: the call with Ona Customer stopped: the connection to the other party was lost", "danger",
+    ]);
+});
+
+test("media failed (ICE failed) ends the call at once; media back in time keeps it", async () => {
+    const ua = await mountReadySoftphone();
+    const softphone = getService("didww_softphone");
+    await softphone.dial("1002");
+    const first = ua.calls[0].session;
+    first.emit("accepted");
+    first.connection.setIce("disconnected");
+    await advanceTime(5000);
+    first.connection.setIce("connected");
+    await advanceTime(10000);
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "active");
+    first.connection.setIce("failed");
+    await animationFrame();
+    expect(logged.at(-1)).toEqual(["ended", 1, "dropped", "the connection to the other party was lost"]);
+});
+
+test("the connection to the phone system lost for 12 s during a call ends it as dropped", async () => {
+    const ua = await mountReadySoftphone();
+    await getService("didww_softphone").dial("1002");
+    ua.calls[0].session.emit("accepted");
+    ua.emit("disconnected", { code: 1006 });
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-badge", "reconnecting");
+    await advanceTime(12000);
+    await animationFrame();
+    expect(logged.at(-1)).toEqual(["ended", 1, "dropped", "the connection to the phone system was lost"]);
+});
+
+test("a call in progress is confirmed to the server every minute", async () => {
+    const ua = await mountReadySoftphone();
+    await getService("didww_softphone").dial("1002");
+    ua.calls[0].session.emit("accepted");
+    await advanceTime(120000);
+    expect(logged.filter((l) => l[0] === "alive")).toEqual([["alive", 1], ["alive", 1]]);
+});
+
+test("an RTP timeout ends the call as dropped, a remote BYE as hung up by them", async () => {
+    const ua = await mountReadySoftphone();
+    const softphone = getService("didww_softphone");
+    await softphone.dial("1002");
+    ua.calls[0].session.emit("accepted");
+    ua.calls[0].session.emit("ended", { originator: "system", cause: sipStack.causes.RTP_TIMEOUT });
+    await softphone.dial("1003");
+    ua.calls[1].session.emit("accepted");
+    ua.calls[1].session.emit("ended", { originator: "remote", cause: sipStack.causes.BYE });
+    await animationFrame();
+    expect(logged.filter((l) => l[0] === "ended")).toEqual([
+        ["ended", 1, "dropped", "no more sound came from the other party"],
+        ["ended", 2, "done", false],
+    ]);
+    expect(endCauses).toEqual(["dropped", "remote"]);
 });

@@ -1,4 +1,3 @@
-/* global JsSIP */
 import { reactive } from "@odoo/owl";
 import { browser } from "@web/core/browser/browser";
 import { _t } from "@web/core/l10n/translation";
@@ -6,57 +5,40 @@ import { rpc } from "@web/core/network/rpc";
 import { registry } from "@web/core/registry";
 import { session } from "@web/session";
 
+import {
+    DROP_CAUSES,
+    DROP_TEXTS,
+    OUTCOME_TYPES,
+    REASONS,
+    badgeOf,
+    causeText,
+    outcomeText,
+} from "./call_state";
+import { Ringer } from "./ringer";
+import { sipStack } from "./sip_stack";
+
+export { REASONS } from "./call_state";
+export { sipStack } from "./sip_stack";
+
 /** localStorage key remembering that the user switched the softphone off (no secret is stored). */
 export const OFF_KEY = "didww_connector.softphone_off";
 
-/** Failure reasons, as shown to the user. */
-export const REASONS = {
-    credentials: _t("Wrong credentials: check your VoIP username and secret in My Preferences"),
-    unreachable: _t("Server unreachable"),
-    microphone: _t("Microphone access denied: allow it in the browser to call"),
-    config: _t("The softphone configuration could not be loaded"),
-};
+/**
+ * How long a call in progress may go without media (ICE ``disconnected``) or without its
+ * connection to the phone system before the softphone ends it as dropped. ICE reports
+ * ``disconnected`` about 8 s after the other side vanished: the call ends within 20 s.
+ */
+export const DEAD_LINE = { mediaMs: 8000, signallingMs: 12000 };
+/** The softphone confirms its live calls to the server this often (didww.call.HEARTBEAT). */
+export const HEARTBEAT_MS = 60000;
 
 const BUSY = { status_code: 486, reason_phrase: "Busy Here" };
-
-/**
- * The SIP stack behind the softphone. Tests replace ``createUA`` with a fake user agent that
- * speaks JsSIP's event API (``on``/``start``/``stop``/``call``, sessions with ``answer``,
- * ``terminate``, ``mute``, ``hold``, ``sendDTMF``).
- */
-export const sipStack = {
-    createUA(config) {
-        JsSIP.debug.disable("JsSIP:*"); // SIP traces stay out of the console
-        return new JsSIP.UA({
-            sockets: [new JsSIP.WebSocketInterface(config.websocket_url)],
-            uri: config.uri,
-            authorization_user: config.username,
-            password: config.secret,
-            register: true,
-            session_timers: true,
-            user_agent: "Odoo DIDWW softphone",
-            connection_recovery_min_interval: config.recovery_min_interval || 2,
-            connection_recovery_max_interval: config.recovery_max_interval || 30,
-        });
-    },
-    /** JsSIP's cause names (JsSIP.C.causes), available before JsSIP is loaded in tests. */
-    causes: {
-        AUTHENTICATION_ERROR: "Authentication Error",
-        BUSY: "Busy",
-        REJECTED: "Rejected",
-        CANCELED: "Canceled",
-        NO_ANSWER: "No Answer",
-        USER_DENIED_MEDIA_ACCESS: "User Denied Media Access",
-        CONNECTION_ERROR: "Connection Error",
-        REQUEST_TIMEOUT: "Request Timeout",
-        BYE: "Terminated",
-    },
-};
 
 function digitsOf(uri) {
     return uri?.user || "";
 }
 
+/** The softphone: the SIP user agent, the call in progress and what the user is told. */
 export class Softphone {
     constructor(env, { orm, notification }) {
         this.env = env;
@@ -66,14 +48,19 @@ export class Softphone {
         this.session = null;
         this.audio = null;
         this.timer = null;
+        this.heartbeat = null;
+        this.deadLineTimer = null;
+        this.ringer = new Ringer();
+        this.announced = null; // the registration failure already announced
         this.state = reactive({
             available: Boolean(session.didww_softphone),
             enabled: !browser.localStorage.getItem(OFF_KEY),
             status: "off", // off | registering | ready | reconnecting | failed
             reason: "", // credentials | unreachable | microphone | config
             wasRegistered: false,
-            call: null, // {direction, number, name, status: calling|ringing|active, muted, held, ...}
-            lastCall: null, // {number, name, outcome, reason}
+            panelOpen: false, // the user opened the panel (it also shows by itself during a call)
+            call: null,
+            lastCall: null, // {number, name, outcome, reason, text}
             elapsed: 0, // seconds since the call was answered
         });
     }
@@ -87,6 +74,11 @@ export class Softphone {
         return this.state.status === "ready" && !this.state.call;
     }
 
+    /** What the top bar's badge says: ringing, in call, on hold, reconnecting... else the registration. */
+    get badge() {
+        return badgeOf(this.state.status, this.state.call);
+    }
+
     async start() {
         if (!this.state.available || !this.state.enabled || this.ua) {
             return;
@@ -98,8 +90,7 @@ export class Softphone {
             // the secret travels only here: kept in memory by the SIP stack, never stored
             config = await rpc("/didww/voip/config", {}, { silent: true });
         } catch {
-            this.state.status = "failed";
-            this.state.reason = "config";
+            this._failure("failed", "config");
             return;
         }
         if (!this.state.enabled) {
@@ -111,34 +102,45 @@ export class Softphone {
             return;
         }
         this.pbx = config.pbx_server;
-        const ua = sipStack.createUA(config);
+        let ua;
+        try {
+            ua = await sipStack.createUA(config);
+        } catch {
+            this._failure("failed", "config");
+            return;
+        }
+        if (!this.state.enabled || this.ua) {
+            return;
+        }
         this.ua = ua;
         ua.on("connecting", () => {
             if (this.state.status !== "reconnecting" && this.state.status !== "failed") {
                 this.state.status = "registering";
             }
         });
+        ua.on("connected", () => this._signallingBack());
         ua.on("registered", () => {
             this.state.status = "ready";
             this.state.reason = "";
             this.state.wasRegistered = true;
+            this.announced = null;
+            this._signallingBack();
         });
         ua.on("registrationFailed", ({ cause }) => {
             if (cause === sipStack.causes.AUTHENTICATION_ERROR) {
-                this.state.status = "failed";
-                this.state.reason = "credentials";
                 this.ua = null;
                 ua.stop(); // retrying with the same secret cannot succeed
+                this._failure("failed", "credentials");
             } else if (cause === sipStack.causes.CONNECTION_ERROR || cause === sipStack.causes.REQUEST_TIMEOUT) {
                 this._unreachable();
             } else {
-                this.state.status = "failed";
-                this.state.reason = cause;
+                this._failure("failed", causeText(cause));
             }
         });
         ua.on("disconnected", () => {
             if (this.ua === ua) {
                 this._unreachable();
+                this._signallingLost();
             }
         });
         ua.on("newRTCSession", ({ originator, session: sipSession, request }) => {
@@ -151,8 +153,25 @@ export class Softphone {
 
     /** The WebSocket dropped or never opened: JsSIP retries with an exponential backoff. */
     _unreachable() {
-        this.state.status = this.state.wasRegistered ? "reconnecting" : "failed";
-        this.state.reason = "unreachable";
+        this._failure(this.state.wasRegistered ? "reconnecting" : "failed", "unreachable");
+    }
+
+    /** Show a registration problem; announce it once (until the softphone registers again). */
+    _failure(status, reason) {
+        this.state.status = status;
+        this.state.reason = reason;
+        if (this.announced === reason) {
+            return;
+        }
+        this.announced = reason;
+        const text = REASONS[reason] || reason;
+        if (status === "reconnecting") {
+            this.notification.add(_t("The softphone lost its connection (%s): it keeps retrying.", text),
+                { type: "warning", title: _t("Softphone") });
+        } else {
+            this.notification.add(_t("The softphone could not connect: %s.", text),
+                { type: "danger", title: _t("Softphone") });
+        }
     }
 
     stop() {
@@ -167,6 +186,7 @@ export class Softphone {
         this.state.status = "off";
         this.state.reason = "";
         this.state.wasRegistered = false;
+        this.announced = null;
     }
 
     /** Switch the softphone on or off (remembered in this browser). */
@@ -181,6 +201,10 @@ export class Softphone {
         }
     }
 
+    setPanelOpen(open) {
+        this.state.panelOpen = open;
+    }
+
     /**
      * Call ``number``; ``resModel``/``resId`` designate the document it was clicked on (its
      * country formats the number, its chatter gets the note).
@@ -189,18 +213,25 @@ export class Softphone {
         if (!this.canCall) {
             return false;
         }
-        const call = { direction: "outgoing", number, name: "", status: "calling", muted: false, held: false };
+        const call = this._newCall("outgoing", number, "", "calling");
         this.state.call = call;
         this.state.lastCall = null;
-        const prepared = await this.orm.call("didww.call", "didww_outgoing", [number], {
-            res_model: resModel, res_id: resId,
-        });
+        let prepared;
+        try {
+            prepared = await this.orm.call("didww.call", "didww_outgoing", [number], {
+                res_model: resModel, res_id: resId,
+            });
+        } catch (error) {
+            this.state.call = null;
+            throw error;
+        }
         if (prepared.error) {
             this.state.call = null;
             this.notification.add(prepared.error, { type: "danger" });
             return false;
         }
         Object.assign(this.state.call, { number: prepared.number, name: prepared.name || "", recordId: prepared.id });
+        this._startHeartbeat();
         const target = `sip:${prepared.number}@${this.pbx}`;
         let sipSession;
         try {
@@ -209,11 +240,15 @@ export class Softphone {
                 rtcOfferConstraints: { offerToReceiveAudio: true, offerToReceiveVideo: false },
             });
         } catch (error) {
-            this._ended("failed", error.message || String(error));
+            this._ended("failed", { reason: error.message || String(error), endCause: "failed" });
             return false;
         }
         this._bind(sipSession);
         return true;
+    }
+
+    _newCall(direction, number, name, status) {
+        return { direction, number, name, status, muted: false, held: false, reconnecting: false, dtmf: "" };
     }
 
     async _onIncoming(sipSession, request) {
@@ -222,22 +257,27 @@ export class Softphone {
         if (this.session || this.state.call) {
             sipSession.terminate(BUSY); // one call at a time: the second caller hears busy
             const log = await this.orm.call("didww.call", "didww_incoming", [number], { display_name: displayName });
-            await this.orm.call("didww.call", "didww_ended", [[log.id], "busy"]);
+            // the panel shows the call in progress, not this one: always a notification
+            this.notification.add(outcomeText({ direction: "incoming", number: log.number, name: log.name || displayName }, "busy"),
+                { type: OUTCOME_TYPES.busy });
+            await this.orm.call("didww.call", "didww_ended", [[log.id], "busy"], { end_cause: "local" });
             return;
         }
         this.state.lastCall = null;
-        this.state.call = { direction: "incoming", number, name: displayName, status: "ringing", muted: false, held: false };
+        this.state.call = this._newCall("incoming", number, displayName, "ringing");
         this._bind(sipSession);
-        this._ring(true);
+        this.ringer.start();
         const log = await this.orm.call("didww.call", "didww_incoming", [number], { display_name: displayName });
         if (this.state.call && this.session === sipSession) {
             Object.assign(this.state.call, { number: log.number, name: log.name || displayName, recordId: log.id });
+            this._startHeartbeat();
             if (this.state.call.status === "active") {
                 this.orm.call("didww.call", "didww_answered", [[log.id]]);
             }
         } else {
             // ended while its log was being created
-            this.orm.call("didww.call", "didww_ended", [[log.id], this._pendingOutcome || "missed"]);
+            const [outcome, endCause] = this._pendingOutcome || ["missed", "remote"];
+            this.orm.call("didww.call", "didww_ended", [[log.id], outcome], { end_cause: endCause });
         }
     }
 
@@ -245,6 +285,7 @@ export class Softphone {
         this.session = sipSession;
         const attach = (pc) => {
             pc.addEventListener("track", (ev) => this._playRemote(ev.streams[0]));
+            pc.addEventListener("iceconnectionstatechange", () => this._onMedia(sipSession, pc.iceConnectionState));
         };
         if (sipSession.connection) {
             attach(sipSession.connection);
@@ -252,14 +293,19 @@ export class Softphone {
         sipSession.on("peerconnection", ({ peerconnection }) => attach(peerconnection));
         sipSession.on("accepted", () => this._answered(sipSession));
         sipSession.on("confirmed", () => this._answered(sipSession));
-        sipSession.on("ended", () => {
-            if (this.session === sipSession) {
-                this._ended("done");
+        sipSession.on("ended", ({ originator, cause } = {}) => {
+            if (this.session !== sipSession) {
+                return;
+            }
+            if (DROP_CAUSES.includes(cause) || originator === "system") {
+                this._ended("dropped", { reason: causeText(cause), endCause: "dropped" });
+            } else {
+                this._ended("done", { endCause: originator === "local" ? "local" : "remote" });
             }
         });
-        sipSession.on("failed", ({ cause }) => {
+        sipSession.on("failed", ({ cause, originator, message } = {}) => {
             if (this.session === sipSession) {
-                this._failed(cause);
+                this._failed(cause, originator, message?.status_code);
             }
         });
     }
@@ -269,7 +315,7 @@ export class Softphone {
         if (this.session !== sipSession || !call || call.status === "active") {
             return;
         }
-        this._ring(false);
+        this.ringer.stop();
         call.status = "active";
         call.answeredAt = Date.now();
         this.state.elapsed = 0;
@@ -282,31 +328,100 @@ export class Softphone {
         }
     }
 
-    _failed(cause) {
-        const c = sipStack.causes;
-        if (cause === c.USER_DENIED_MEDIA_ACCESS) {
-            this.state.reason = "microphone";
-            return this._ended("failed", REASONS.microphone);
+    /** ICE state of the call's media: ``failed`` ends it now, ``disconnected`` after DEAD_LINE.mediaMs. */
+    _onMedia(sipSession, iceState) {
+        const call = this.state.call;
+        if (this.session !== sipSession || !call) {
+            return;
         }
-        if (cause === c.BUSY) {
-            return this._ended("busy");
+        if (iceState === "failed") {
+            this._drop(sipSession, "media");
+        } else if (iceState === "disconnected") {
+            call.reconnecting = true;
+            this._armDeadLine(sipSession, "media", DEAD_LINE.mediaMs);
+        } else if (iceState === "connected" || iceState === "completed") {
+            if (this.deadLineTimer?.why === "media") {
+                this._disarmDeadLine();
+            }
+            call.reconnecting = this.state.status === "reconnecting";
         }
-        if (cause === c.REJECTED) {
-            return this._ended("declined");
-        }
-        if (cause === c.CANCELED || cause === c.NO_ANSWER) {
-            // the caller gave up, or nobody answered
-            return this._ended("missed");
-        }
-        return this._ended("failed", cause);
     }
 
-    _ended(outcome, reason = "") {
+    /** The WebSocket to the phone system dropped during a call: it must come back within DEAD_LINE.signallingMs. */
+    _signallingLost() {
+        if (this.session && this.state.call) {
+            this.state.call.reconnecting = true;
+            if (!this.deadLineTimer) {
+                this._armDeadLine(this.session, "signalling", DEAD_LINE.signallingMs);
+            }
+        }
+    }
+
+    _signallingBack() {
+        if (this.deadLineTimer?.why === "signalling") {
+            this._disarmDeadLine();
+        }
+        if (this.state.call && !this.deadLineTimer) {
+            this.state.call.reconnecting = false;
+        }
+    }
+
+    _armDeadLine(sipSession, why, delay) {
+        this._disarmDeadLine();
+        const id = browser.setTimeout(() => this._drop(sipSession, why), delay);
+        this.deadLineTimer = { id, why };
+    }
+
+    _disarmDeadLine() {
+        if (this.deadLineTimer) {
+            browser.clearTimeout(this.deadLineTimer.id);
+            this.deadLineTimer = null;
+        }
+    }
+
+    /** End a call whose media or signalling is dead, on this side, and say so. */
+    _drop(sipSession, why) {
+        if (this.session !== sipSession) {
+            return;
+        }
+        const answered = this.state.call?.status === "active";
+        this._ended(answered ? "dropped" : "failed", { reason: DROP_TEXTS[why], endCause: "dropped" });
+        try {
+            sipSession.terminate();
+        } catch {
+            // already gone on the SIP side
+        }
+    }
+
+    _failed(cause, originator, statusCode) {
+        const c = sipStack.causes;
+        const endCause = originator === "local" ? "local" : "remote";
+        if (cause === c.USER_DENIED_MEDIA_ACCESS) {
+            this.state.reason = "microphone";
+            return this._ended("failed", { reason: REASONS.microphone, endCause: "failed" });
+        }
+        if (cause === c.BUSY) {
+            return this._ended("busy", { endCause: "remote" });
+        }
+        if (cause === c.REJECTED) {
+            return this._ended("declined", { endCause });
+        }
+        if (cause === c.CANCELED || cause === c.NO_ANSWER || cause === c.EXPIRES) {
+            // the caller gave up, or nobody answered
+            return this._ended("missed", { endCause });
+        }
+        return this._ended("failed", { reason: causeText(cause, statusCode), endCause: "failed" });
+    }
+
+    _ended(outcome, { reason = "", endCause = false } = {}) {
         const call = this.state.call;
-        this._ring(false);
-        if (this.timer) {
-            browser.clearInterval(this.timer);
-            this.timer = null;
+        this.ringer.stop();
+        this._disarmDeadLine();
+        for (const timer of ["timer", "heartbeat"]) {
+            if (this[timer]) {
+                browser.clearInterval(this[timer]);
+                this[timer] = null;
+            }
         }
         this.session = null;
         this.state.call = null;
@@ -321,19 +436,40 @@ export class Softphone {
                 this.state.reason = "";
             }
         }
-        this.state.lastCall = { number: call.number, name: call.name, outcome, reason };
+        const text = outcomeText(call, outcome, { reason, endCause, elapsed: this.state.elapsed });
+        this.state.lastCall = { number: call.number, name: call.name, outcome, reason, text };
+        this._notify(text, outcome);
         if (call.recordId) {
             this.orm.call("didww.call", "didww_ended", [[call.recordId], outcome], {
-                failure_reason: reason || false,
+                failure_reason: reason || false, end_cause: endCause,
             });
         } else {
-            this._pendingOutcome = outcome;
+            this._pendingOutcome = [outcome, endCause];
         }
+    }
+
+    /** Tell how a call ended, as a notification when the panel is closed (it shows it otherwise). */
+    _notify(text, outcome) {
+        if (!this.state.panelOpen) {
+            this.notification.add(text, { type: OUTCOME_TYPES[outcome] || "info" });
+        }
+    }
+
+    _startHeartbeat() {
+        const call = this.state.call;
+        if (this.heartbeat || !call?.recordId) {
+            return;
+        }
+        this.heartbeat = browser.setInterval(() => {
+            if (this.state.call === call) {
+                this.orm.silent.call("didww.call", "didww_alive", [[call.recordId]]).catch(() => {});
+            }
+        }, HEARTBEAT_MS);
     }
 
     answer() {
         if (this.session && this.state.call?.status === "ringing") {
-            this._ring(false);
+            this.ringer.stop();
             this.session.answer({ mediaConstraints: { audio: true, video: false } });
         }
     }
@@ -341,7 +477,7 @@ export class Softphone {
     decline() {
         if (this.session && this.state.call?.status === "ringing") {
             const sipSession = this.session;
-            this._ended("declined");
+            this._ended("declined", { endCause: "local" });
             sipSession.terminate({ status_code: 603, reason_phrase: "Decline" });
         }
     }
@@ -352,7 +488,7 @@ export class Softphone {
             return;
         }
         const wasActive = this.state.call?.status === "active";
-        this._ended(wasActive ? "done" : "missed");
+        this._ended(wasActive ? "done" : "missed", { endCause: "local" });
         sipSession.terminate();
     }
 
@@ -385,6 +521,7 @@ export class Softphone {
     sendDtmf(tone) {
         if (this.session && this.state.call?.status === "active") {
             this.session.sendDTMF(tone);
+            this.state.call.dtmf += tone;
         }
     }
 
@@ -395,35 +532,6 @@ export class Softphone {
         }
         this.audio.srcObject = stream;
         this.audio.play?.()?.catch?.(() => {});
-    }
-
-    /** A ring tone made with Web Audio (no sound file); silent where audio is not allowed yet. */
-    _ring(on) {
-        if (this._ringer) {
-            browser.clearInterval(this._ringer.interval);
-            this._ringer.context.close();
-            this._ringer = null;
-        }
-        const AudioContext = browser.AudioContext || window.AudioContext;
-        if (!on || !AudioContext) {
-            return;
-        }
-        try {
-            const context = new AudioContext();
-            const beep = () => {
-                const oscillator = context.createOscillator();
-                const gain = context.createGain();
-                gain.gain.value = 0.1;
-                oscillator.frequency.value = 440;
-                oscillator.connect(gain).connect(context.destination);
-                oscillator.start();
-                oscillator.stop(context.currentTime + 1);
-            };
-            beep();
-            this._ringer = { context, interval: browser.setInterval(beep, 3000) };
-        } catch {
-            this._ringer = null;
-        }
     }
 }
 

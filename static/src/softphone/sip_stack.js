@@ -1,0 +1,49 @@
+/* global JsSIP */
+
+/**
+ * The SIP stack behind the softphone: JsSIP, created with the user's configuration. Tests
+ * replace ``createUA`` with a fake user agent that speaks JsSIP's event API (``on``/``start``/
+ * ``stop``/``call``, sessions with ``answer``, ``terminate``, ``mute``, ``hold``, ``sendDTMF``).
+ */
+export const sipStack = {
+    createUA(config) {
+        JsSIP.debug.disable("JsSIP:*"); // SIP traces stay out of the console
+        return new JsSIP.UA({
+            sockets: [new JsSIP.WebSocketInterface(config.websocket_url)],
+            uri: config.uri,
+            authorization_user: config.username,
+            password: config.secret,
+            register: true,
+            session_timers: true,
+            user_agent: "Odoo DIDWW softphone",
+            connection_recovery_min_interval: config.recovery_min_interval || 2,
+            connection_recovery_max_interval: config.recovery_max_interval || 30,
+        });
+    },
+    /** JsSIP's cause names (JsSIP.C.causes), available before JsSIP is loaded. */
+    causes: {
+        CONNECTION_ERROR: "Connection Error",
+        REQUEST_TIMEOUT: "Request Timeout",
+        SIP_FAILURE_CODE: "SIP Failure Code",
+        INTERNAL_ERROR: "Internal Error",
+        BUSY: "Busy",
+        REJECTED: "Rejected",
+        REDIRECTED: "Redirected",
+        UNAVAILABLE: "Unavailable",
+        NOT_FOUND: "Not Found",
+        ADDRESS_INCOMPLETE: "Address Incomplete",
+        INCOMPATIBLE_SDP: "Incompatible SDP",
+        MISSING_SDP: "Missing SDP",
+        AUTHENTICATION_ERROR: "Authentication Error",
+        BYE: "Terminated",
+        WEBRTC_ERROR: "WebRTC Error",
+        CANCELED: "Canceled",
+        NO_ANSWER: "No Answer",
+        EXPIRES: "Expires",
+        NO_ACK: "No ACK",
+        DIALOG_ERROR: "Dialog Error",
+        USER_DENIED_MEDIA_ACCESS: "User Denied Media Access",
+        BAD_MEDIA_DESCRIPTION: "Bad Media Description",
+        RTP_TIMEOUT: "RTP Timeout",
+    },
+};
