@@ -97,6 +97,9 @@ class DidwwCall(models.Model):
             dial = compact
         else:
             dial = self.env["didww.sms.number"]._didww_e164(number, country) or compact
+        if not document:
+            # dialled from the dial pad: the contact, open lead or colleague with that number
+            document = self._didww_find_party(dial)
         partner = self._didww_partner_of(document)
         call = self.create({
             "direction": "outgoing", "number": dial, "partner_id": partner.id if partner else False,
@@ -113,7 +116,7 @@ class DidwwCall(models.Model):
         Number = self.env["didww.sms.number"]
         number = (Number._didww_e164(compact) if len(compact.lstrip("+")) > MAX_EXTENSION_DIGITS else None) or compact \
             or display_name or "?"
-        document = self._didww_find_caller(number)
+        document = self._didww_find_party(number)
         partner = self._didww_partner_of(document)
         call = self.create({
             "direction": "incoming", "number": number, "partner_id": partner.id if partner else False,
@@ -166,7 +169,7 @@ class DidwwCall(models.Model):
             seen = call.last_seen or call.start
             call.write({
                 "state": "interrupted", "end_cause": "interrupted",
-                "duration": int((seen - call.answered_at).total_seconds()) if call.answered_at else 0,
+                "duration": max(0, int((seen - call.answered_at).total_seconds())) if call.answered_at else 0,
             })
             call._didww_post_note()
         return len(stale)
@@ -200,6 +203,18 @@ class DidwwCall(models.Model):
             ("phone_mobile_search", "=", number), *company_domain, ("stage_id.is_won", "=", False),
         ], order="create_date DESC", limit=1)
         return lead or None
+
+    @api.model
+    def _didww_find_party(self, number):
+        """Who a number is: the contact or open lead with it (``_didww_find_caller``, the addon's
+        one phone normaliser), else, for an extension, the colleague whose VoIP username it is."""
+        document = self._didww_find_caller(number)
+        if document or not number or len(number.lstrip("+")) > MAX_EXTENSION_DIGITS:
+            return document
+        colleague = self.env["res.users"].search([
+            ("didww_voip_username", "=", number), ("share", "=", False),
+            ("company_ids", "in", self.env.company.id)], limit=1)
+        return colleague.partner_id or None
 
     def _didww_note_body(self):
         self.ensure_one()

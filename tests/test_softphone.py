@@ -204,3 +204,31 @@ class TestSoftphoneCallLog(HttpCase):
         self.assertFalse(bobs.last_seen)
         bobs.didww_alive()
         self.assertTrue(bobs.last_seen)
+
+    # ------------------------------------------------------------------------------------------
+    # every number resolved
+
+    def test_a_dial_pad_call_finds_the_contact_and_links_it(self):
+        result = self.Call.didww_outgoing("+1 (212) 555-0142")
+        self.assertEqual((result["number"], result["name"]), ("+12125550142", "Ursula Customer"))
+        call = self.Call.browse(result["id"])
+        self.assertRecordValues(call, [{"partner_id": self.us_partner.id, "res_model": "res.partner",
+                                        "res_id": self.us_partner.id}])
+        call.didww_ended("busy")
+        self.assertIn("Call to +12125550142 by Alice Agent", self.us_partner.message_ids[0].body)
+        # an open lead with that number, found the same way as an incoming caller's
+        result = self.Call.didww_outgoing("+44 20 7946 0958")
+        self.assertEqual(result["name"], self.lead.display_name)
+        self.assertEqual(self.Call.browse(result["id"]).res_model, "crm.lead")
+
+    def test_a_colleague_extension_shows_the_colleague(self):
+        self.bob.write({"didww_voip_provider_id": self.provider.id, "didww_voip_username": "1007"})
+        result = self.Call.didww_outgoing("1007")
+        self.assertEqual((result["number"], result["name"]), ("1007", "Bob Agent"))
+        self.assertEqual(self.Call.browse(result["id"]).partner_id, self.bob.partner_id)
+        result = self.Call.didww_incoming("1007")
+        self.assertEqual(result["name"], "Bob Agent")
+        # nobody with that number: the digits, no contact
+        result = self.Call.didww_outgoing("1008")
+        self.assertEqual((result["number"], result["name"]), ("1008", False))
+        self.assertFalse(self.Call.browse(result["id"]).partner_id)
