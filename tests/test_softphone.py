@@ -232,3 +232,19 @@ class TestSoftphoneCallLog(HttpCase):
         result = self.Call.didww_outgoing("1008")
         self.assertEqual((result["number"], result["name"]), ("1008", False))
         self.assertFalse(self.Call.browse(result["id"]).partner_id)
+
+    # ------------------------------------------------------------------------------------------
+    # loaded when needed
+
+    def test_jssip_is_not_in_the_backend_assets_but_in_its_own_bundle(self):
+        qweb = self.env["ir.qweb"]
+        backend = [asset.url for asset in qweb._get_asset_bundle("web.assets_backend", css=False).javascripts]
+        self.assertTrue(any("/didww_connector/static/src/softphone/sip_stack.js" in url for url in backend))
+        self.assertFalse([url for url in backend if "jssip" in url.lower()])
+        jssip = [asset.url for asset in qweb._get_asset_bundle("didww_connector.assets_jssip", css=False).javascripts]
+        self.assertEqual(jssip, ["/didww_connector/static/lib/jssip/jssip.min.js"])
+        # what loadBundle asks the server for
+        self.authenticate("spl_alice", "spl_alice_pw1")
+        response = self.url_open("/web/bundle/didww_connector.assets_jssip")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("didww_connector.assets_jssip", response.text)

@@ -16,6 +16,7 @@ import {
 import { browser } from "@web/core/browser/browser";
 import { session } from "@web/session";
 
+import { JSSIP_BUNDLE } from "@didww_connector/softphone/sip_stack";
 import { OFF_KEY, sipStack } from "@didww_connector/softphone/softphone_service";
 import { SoftphoneSystray } from "@didww_connector/softphone/softphone_systray";
 
@@ -635,4 +636,18 @@ test("an RTP timeout ends the call as dropped, a remote BYE as hung up by them",
         ["ended", 2, "done", false],
     ]);
     expect(endCauses).toEqual(["dropped", "remote"]);
+});
+
+test("a dial-pad call shows the contact's name the server found", async () => {
+    await mountReadySoftphone();
+    await contains(".o_didww_softphone_toggle").click();
+    await contains(".o_didww_softphone_input").edit("1002"); // confirmed with Enter: dials
+    await animationFrame();
+    expect(".o_didww_softphone_name").toHaveText("Ona Customer");
+    expect(".o_didww_softphone_number").toHaveText("1002");
+});
+
+test("JsSIP is loaded by the SIP stack when the softphone starts, not with the page", async () => {
+    expect(Boolean(window.JsSIP)).toBe(false);
+    expect(JSSIP_BUNDLE).toBe("didww_connector.assets_jssip");
 });

@@ -1,4 +1,8 @@
 /* global JsSIP */
+import { loadBundle } from "@web/core/assets";
+
+/** The bundle holding JsSIP (see __manifest__.py), loaded when the softphone starts. */
+export const JSSIP_BUNDLE = "didww_connector.assets_jssip";
 
 /**
  * The SIP stack behind the softphone: JsSIP, created with the user's configuration. Tests
@@ -6,7 +10,15 @@
  * ``stop``/``call``, sessions with ``answer``, ``terminate``, ``mute``, ``hold``, ``sendDTMF``).
  */
 export const sipStack = {
-    createUA(config) {
+    /** Load JsSIP, once, when a softphone starts: nobody else downloads or parses it. */
+    async load() {
+        if (!window.JsSIP) {
+            await loadBundle(JSSIP_BUNDLE);
+        }
+    },
+
+    async createUA(config) {
+        await this.load();
         JsSIP.debug.disable("JsSIP:*"); // SIP traces stay out of the console
         return new JsSIP.UA({
             sockets: [new JsSIP.WebSocketInterface(config.websocket_url)],
