@@ -17,7 +17,8 @@ import { browser } from "@web/core/browser/browser";
 import { session } from "@web/session";
 
 import { JSSIP_BUNDLE } from "@didww_connector/softphone/sip_stack";
-import { OFF_KEY, sipStack } from "@didww_connector/softphone/softphone_service";
+import { browserTabs } from "@didww_connector/softphone/browser_tabs";
+import { OFF_KEY, Softphone, sipStack } from "@didww_connector/softphone/softphone_service";
 import { SoftphoneSystray } from "@didww_connector/softphone/softphone_systray";
 
 describe.current.tags("desktop");
@@ -129,6 +130,8 @@ beforeEach(() => {
     endCauses = [];
     notes = [];
     patchWithCleanup(session, { didww_softphone: true });
+    // one tab, unless a test opens more
+    patchWithCleanup(browserTabs, { isShared: () => false, claim: (name, onLeader) => onLeader() });
     patchWithCleanup(sipStack, {
         createUA(config) {
             const ua = new FakeUA(config);
@@ -650,4 +653,124 @@ test("a dial-pad call shows the contact's name the server found", async () => {
 test("JsSIP is loaded by the SIP stack when the softphone starts, not with the page", async () => {
     expect(Boolean(window.JsSIP)).toBe(false);
     expect(JSSIP_BUNDLE).toBe("didww_connector.assets_jssip");
+});
+
+// ---------------------------------------------------------------------------------------------
+// One softphone per browser
+// ---------------------------------------------------------------------------------------------
+
+/** BroadcastChannels between the tabs of a test, and the lock held by the first tab. */
+function fakeTabs() {
+    const channels = [];
+    const waiting = [];
+    let held = false;
+    patchWithCleanup(browserTabs, {
+        isShared: () => true,
+        channel() {
+            const channel = {
+                onmessage: null,
+                postMessage(data) {
+                    const copy = JSON.parse(JSON.stringify(data));
+                    for (const other of channels.filter((c) => c !== channel)) {
+                        Promise.resolve().then(() => other.onmessage?.({ data: copy }));
+                    }
+                },
+            };
+            channels.push(channel);
+            return channel;
+        },
+        claim(name, onLeader) {
+            if (held) {
+                waiting.push(onLeader);
+            } else {
+                held = true;
+                onLeader();
+            }
+        },
+    });
+    return {
+        channels,
+        /** The leader's tab closes: the browser hands the lock to the next tab waiting. */
+        closeLeader(leaderChannel) {
+            channels.splice(channels.indexOf(leaderChannel), 1);
+            waiting.shift()?.();
+        },
+    };
+}
+
+async function openSecondTab() {
+    const tab = new Softphone(null, { orm: getService("orm"), notification: getService("notification") });
+    tab.boot();
+    await animationFrame();
+    return tab;
+}
+
+test("a second tab does not register: it shows the first tab's call and answers, mutes, hangs up through it", async () => {
+    const tabs = fakeTabs();
+    const ua = await mountReadySoftphone();
+    const second = await openSecondTab();
+    expect(agents).toHaveLength(1); // one registration for both tabs
+    expect(second.state.tab).toBe("follower");
+    expect(getService("didww_softphone").state.tab).toBe("leader");
+    expect(second.state.status).toBe("ready");
+    expect(second.canCall).toBe(true);
+
+    const call = ua.ring("+37041654321", "");
+    await animationFrame();
+    await animationFrame();
+    expect(second.state.call.status).toBe("ringing");
+    expect(second.state.call.name).toBe("Ona Customer");
+    second.answer();
+    await animationFrame();
+    await animationFrame();
+    expect(call.actions).toEqual(["answer"]);
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "active");
+    expect(second.state.call.status).toBe("active");
+    expect(second.badge).toBe("in_call");
+    second.toggleMute();
+    second.sendDtmf("7");
+    await animationFrame();
+    await animationFrame();
+    expect(second.state.call.muted).toBe(true);
+    expect(second.state.call.dtmf).toBe("7");
+    second.hangup();
+    await animationFrame();
+    await animationFrame();
+    expect(call.actions).toEqual(["answer", "mute", "dtmf 7", "terminate"]);
+    expect(second.state.call).toBe(null);
+    expect(tabs.channels).toHaveLength(2);
+});
+
+test("a second tab dials through the first; outcomes are told in every tab", async () => {
+    fakeTabs();
+    const ua = await mountReadySoftphone();
+    const second = await openSecondTab();
+    await second.dial("1002", { resModel: "crm.lead", resId: 7 });
+    await animationFrame();
+    await animationFrame();
+    expect(logged[0]).toEqual(["outgoing", "1002", "crm.lead", 7]);
+    expect(ua.calls).toHaveLength(1);
+    ua.calls[0].session.emit("failed", { cause: sipStack.causes.BUSY, originator: "remote" });
+    await animationFrame();
+    await animationFrame();
+    // the leader's tab and the second tab: two notifications in this single test page
+    expect(notes.filter(([text]) => text === "Busy: Ona Customer is on another call")).toHaveLength(2);
+});
+
+test("when the tab holding the registration closes, another tab registers", async () => {
+    const tabs = fakeTabs();
+    await mountReadySoftphone();
+    const second = await openSecondTab();
+    expect(agents).toHaveLength(1);
+    tabs.closeLeader(tabs.channels[0]);
+    await animationFrame();
+    await animationFrame();
+    expect(second.state.tab).toBe("leader");
+    expect(agents).toHaveLength(2);
+    expect(agents[1].started).toBe(true);
+    // every tab of the browser registers with the same contact, so the new one replaces the old
+    expect(agents[1].config.contact_uri).toBe(agents[0].config.contact_uri);
+    expect(agents[1].config.contact_uri).toMatch(/^sip:[a-z0-9]{8}@[a-z0-9]{12}\.invalid;transport=ws$/);
+    agents[1].emit("registered");
+    expect(second.state.status).toBe("ready");
 });

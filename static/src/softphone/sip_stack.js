@@ -30,6 +30,9 @@ export const sipStack = {
             user_agent: "Odoo DIDWW softphone",
             connection_recovery_min_interval: config.recovery_min_interval || 2,
             connection_recovery_max_interval: config.recovery_max_interval || 30,
+            // the same Contact and instance for every tab of this browser: the tab taking over the
+            // registration replaces the previous tab's contact instead of adding one
+            ...(config.contact_uri ? { contact_uri: config.contact_uri, instance_id: config.instance_id } : {}),
         });
     },
     /** JsSIP's cause names (JsSIP.C.causes), available before JsSIP is loaded. */

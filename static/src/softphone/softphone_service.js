@@ -3,7 +3,10 @@ import { browser } from "@web/core/browser/browser";
 import { _t } from "@web/core/l10n/translation";
 import { rpc } from "@web/core/network/rpc";
 import { registry } from "@web/core/registry";
+import { user } from "@web/core/user";
 import { session } from "@web/session";
+
+import { browserTabs } from "./browser_tabs";
 
 import {
     DROP_CAUSES,
@@ -22,6 +25,12 @@ export { sipStack } from "./sip_stack";
 
 /** localStorage key remembering that the user switched the softphone off (no secret is stored). */
 export const OFF_KEY = "didww_connector.softphone_off";
+/** localStorage key of this browser's SIP Contact and instance id (shared by its tabs; no secret). */
+export const CONTACT_KEY = "didww_connector.softphone_contact";
+/** What a tab may ask the tab holding the registration to do. */
+const COMMANDS = ["setEnabled", "dial", "answer", "decline", "hangup", "toggleMute", "toggleHold", "sendDtmf"];
+/** State every tab keeps for itself (the rest mirrors the tab holding the registration). */
+const LOCAL_KEYS = ["panelOpen", "tab"];
 
 /**
  * How long a call in progress may go without media (ICE ``disconnected``) or without its
@@ -59,6 +68,7 @@ export class Softphone {
             reason: "", // credentials | unreachable | microphone | config
             wasRegistered: false,
             panelOpen: false, // the user opened the panel (it also shows by itself during a call)
+            tab: "leader", // leader: this tab holds the registration | follower: another tab does
             call: null,
             lastCall: null, // {number, name, outcome, reason, text}
             elapsed: 0, // seconds since the call was answered
@@ -79,8 +89,129 @@ export class Softphone {
         return badgeOf(this.state.status, this.state.call);
     }
 
+    /**
+     * Join this user's other tabs: the tab elected (see browser_tabs.js) registers, the others
+     * mirror its state and forward their commands to it; when it closes, another one takes over.
+     */
+    boot() {
+        if (!this.state.available) {
+            return;
+        }
+        const name = `didww_connector.softphone.${session.db}.${user.userId}`;
+        if (browserTabs.isShared()) {
+            this.channel = browserTabs.channel(name);
+            this.channel.onmessage = ({ data }) => this._onMessage(data);
+            this.state.tab = "follower";
+            this._post({ type: "hello" });
+        }
+        browserTabs.claim(name, () => this._lead());
+    }
+
+    _lead() {
+        this.state.tab = "leader";
+        if (this.state.call) {
+            // the call of the tab that held the registration ended with it (the server closes
+            // its log as interrupted)
+            this.state.call = null;
+        }
+        if (this.channel) {
+            this._publishChanges();
+            this._post({ type: "state", state: this._snapshot() });
+        }
+        browser.addEventListener("pagehide", () => this.ua?.stop()); // unregister, best effort
+        browser.addEventListener("beforeunload", (ev) => {
+            if (this.state.call) {
+                ev.preventDefault(); // closing this tab ends the call: the browser asks first
+                ev.returnValue = "";
+            }
+        });
+        this.start();
+    }
+
+    _post(message) {
+        this.channel?.postMessage(message);
+    }
+
+    /** The shared state, as plain data. */
+    _snapshot() {
+        const snapshot = JSON.parse(JSON.stringify(this.state));
+        for (const key of LOCAL_KEYS) {
+            delete snapshot[key];
+        }
+        return snapshot;
+    }
+
+    /** Send the state to the other tabs whenever it changes (at most once a microtask). */
+    _publishChanges() {
+        let scheduled = false;
+        const observer = reactive(this.state, () => {
+            if (!scheduled) {
+                scheduled = true;
+                Promise.resolve().then(() => {
+                    scheduled = false;
+                    JSON.stringify(observer); // observe every key again
+                    this._post({ type: "state", state: this._snapshot() });
+                });
+            }
+        });
+        JSON.stringify(observer);
+    }
+
+    _onMessage(data) {
+        if (this.state.tab === "leader") {
+            if (data.type === "hello") {
+                this._post({ type: "state", state: this._snapshot() });
+            } else if (data.type === "command" && COMMANDS.includes(data.name)) {
+                this[data.name](...(data.args || []));
+            }
+        } else if (data.type === "state") {
+            Object.assign(this.state, Object.fromEntries(
+                Object.entries(data.state).filter(([key]) => !LOCAL_KEYS.includes(key))));
+        } else if (data.type === "notify") {
+            this._showNotification(data.text, data.options, data.ifPanelClosed);
+        }
+    }
+
+    /** In a tab that does not hold the registration: ask the one that does. */
+    _forward(name, args = []) {
+        if (this.state.tab !== "follower") {
+            return false;
+        }
+        this._post({ type: "command", name, args });
+        return true;
+    }
+
+    /** Tell the user, in every tab (``ifPanelClosed``: only where the panel does not show it). */
+    _tell(text, options, ifPanelClosed = false) {
+        this._showNotification(String(text), options, ifPanelClosed);
+        this._post({ type: "notify", text: String(text), options, ifPanelClosed });
+    }
+
+    _showNotification(text, options, ifPanelClosed) {
+        if (!ifPanelClosed || !this.state.panelOpen) {
+            this.notification.add(text, options);
+        }
+    }
+
+    /** This browser's SIP Contact and instance id, the same in all its tabs. */
+    _contact() {
+        let contact;
+        try {
+            contact = JSON.parse(browser.localStorage.getItem(CONTACT_KEY) || "null");
+        } catch {
+            contact = null;
+        }
+        if (!contact?.uri || !contact?.instance) {
+            const token = (n) => Array.from(crypto.getRandomValues(new Uint8Array(n)),
+                (b) => "abcdefghijklmnopqrstuvwxyz0123456789"[b % 36]).join("");
+            contact = { uri: `sip:${token(8)}@${token(12)}.invalid;transport=ws`, instance: crypto.randomUUID() };
+            browser.localStorage.setItem(CONTACT_KEY, JSON.stringify(contact));
+        }
+        return contact;
+    }
+
     async start() {
-        if (!this.state.available || !this.state.enabled || this.ua) {
+        if (!this.state.available || !this.state.enabled || this.ua || this.state.tab === "follower") {
             return;
         }
         this.state.status = "registering";
@@ -104,7 +235,8 @@ export class Softphone {
         this.pbx = config.pbx_server;
         let ua;
         try {
-            ua = await sipStack.createUA(config);
+            const contact = this._contact();
+            ua = await sipStack.createUA({ ...config, contact_uri: contact.uri, instance_id: contact.instance });
         } catch {
             this._failure("failed", "config");
             return;
@@ -166,10 +298,10 @@ export class Softphone {
         this.announced = reason;
         const text = REASONS[reason] || reason;
         if (status === "reconnecting") {
-            this.notification.add(_t("The softphone lost its connection (%s): it keeps retrying.", text),
+            this._tell(_t("The softphone lost its connection (%s): it keeps retrying.", text),
                 { type: "warning", title: _t("Softphone") });
         } else {
-            this.notification.add(_t("The softphone could not connect: %s.", text),
+            this._tell(_t("The softphone could not connect: %s.", text),
                 { type: "danger", title: _t("Softphone") });
         }
     }
@@ -192,6 +324,10 @@ export class Softphone {
     /** Switch the softphone on or off (remembered in this browser). */
     async setEnabled(enabled) {
         this.state.enabled = enabled;
+        if (this.state.tab === "follower") {
+            this._forward("setEnabled", [enabled]);
+            return;
+        }
         if (enabled) {
             browser.localStorage.removeItem(OFF_KEY);
             await this.start();
@@ -213,6 +349,9 @@ export class Softphone {
         if (!this.canCall) {
             return false;
         }
+        if (this._forward("dial", [number, { resModel, resId }])) {
+            return true;
+        }
         const call = this._newCall("outgoing", number, "", "calling");
         this.state.call = call;
         this.state.lastCall = null;
@@ -227,7 +366,7 @@ export class Softphone {
         }
         if (prepared.error) {
             this.state.call = null;
-            this.notification.add(prepared.error, { type: "danger" });
+            this._tell(prepared.error, { type: "danger" });
             return false;
         }
         Object.assign(this.state.call, { number: prepared.number, name: prepared.name || "", recordId: prepared.id });
@@ -258,7 +397,7 @@ export class Softphone {
             sipSession.terminate(BUSY); // one call at a time: the second caller hears busy
             const log = await this.orm.call("didww.call", "didww_incoming", [number], { display_name: displayName });
             // the panel shows the call in progress, not this one: always a notification
-            this.notification.add(outcomeText({ direction: "incoming", number: log.number, name: log.name || displayName }, "busy"),
+            this._tell(outcomeText({ direction: "incoming", number: log.number, name: log.name || displayName }, "busy"),
                 { type: OUTCOME_TYPES.busy });
             await this.orm.call("didww.call", "didww_ended", [[log.id], "busy"], { end_cause: "local" });
             return;
@@ -450,9 +589,7 @@ export class Softphone {
 
     /** Tell how a call ended, as a notification when the panel is closed (it shows it otherwise). */
     _notify(text, outcome) {
-        if (!this.state.panelOpen) {
-            this.notification.add(text, { type: OUTCOME_TYPES[outcome] || "info" });
-        }
+        this._tell(text, { type: OUTCOME_TYPES[outcome] || "info" }, true);
     }
 
     _startHeartbeat() {
@@ -468,6 +605,9 @@ export class Softphone {
     }
 
     answer() {
+        if (this._forward("answer")) {
+            return;
+        }
         if (this.session && this.state.call?.status === "ringing") {
             this.ringer.stop();
             this.session.answer({ mediaConstraints: { audio: true, video: false } });
@@ -475,6 +615,9 @@ export class Softphone {
     }
 
     decline() {
+        if (this._forward("decline")) {
+            return;
+        }
         if (this.session && this.state.call?.status === "ringing") {
             const sipSession = this.session;
             this._ended("declined", { endCause: "local" });
@@ -483,6 +626,9 @@ export class Softphone {
     }
 
     hangup() {
+        if (this._forward("hangup")) {
+            return;
+        }
         const sipSession = this.session;
         if (!sipSession) {
             return;
@@ -493,6 +639,9 @@ export class Softphone {
     }
 
     toggleMute() {
+        if (this._forward("toggleMute")) {
+            return;
+        }
         const call = this.state.call;
         if (!this.session || call?.status !== "active") {
             return;
@@ -506,6 +655,9 @@ export class Softphone {
     }
 
     toggleHold() {
+        if (this._forward("toggleHold")) {
+            return;
+        }
         const call = this.state.call;
         if (!this.session || call?.status !== "active") {
             return;
@@ -519,6 +671,9 @@ export class Softphone {
     }
 
     sendDtmf(tone) {
+        if (this._forward("sendDtmf", [tone])) {
+            return;
+        }
         if (this.session && this.state.call?.status === "active") {
             this.session.sendDTMF(tone);
             this.state.call.dtmf += tone;
@@ -539,7 +694,7 @@ export const softphoneService = {
     dependencies: ["orm", "notification"],
     start(env, services) {
         const softphone = new Softphone(env, services);
-        softphone.start();
+        softphone.boot();
         return softphone;
     },
 };
