@@ -25,7 +25,23 @@ MEDIA_SWITCHES = [
     "--use-fake-device-for-media-stream",  # a synthetic microphone
     "--allow-loopback-in-peer-connection",  # ICE candidates on 127.0.0.1 (else no INVITE leaves)
     "--ignore-certificate-errors",  # Kamailio's throwaway certificate
+    "--disable-popup-blocking",  # the tests open more tabs of a browser with window.open
+    # each of them in its own window, rendering and running its timers as a tab in front would
+    "--disable-renderer-backgrounding",
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
 ]
+# a page of the server without Odoo's web client, from which a test opens the tabs it drives
+BLANK_PATH = "/web/health"
+
+
+class Tab:
+    """A tab opened by ``window.open`` from a browser's page (``window.tabs[index]``): the test
+    drives it through that page, the same origin giving it the tab's document."""
+
+    def __init__(self, browser, index):
+        self.browser, self.index = browser, index
+        self.login = f"{browser.login} (tab {index + 1})"
 
 
 class SoftphoneBrowser(ChromeBrowser):
@@ -109,17 +125,33 @@ class TestSoftphoneEndToEnd(HttpCase):
         self.cr.clear()
         for browser, (_login, _password, path) in zip(browsers, logins, strict=True):
             browser.navigate_to(f"{self.base_url()}{path}", wait_stop=True)
-        for browser in browsers:
-            self.wait_for(browser, "document.querySelector('.o_didww_softphone') !== null",
-                          "the softphone in the top bar")
+        for browser, (_login, _password, path) in zip(browsers, logins, strict=True):
+            if path != BLANK_PATH:
+                self.wait_for(browser, "document.querySelector('.o_didww_softphone') !== null",
+                              "the softphone in the top bar")
         return browsers
+
+    def open_tabs(self, browser, count):
+        """``count`` tabs of the web client in ``browser`` (opened on BLANK_PATH)."""
+        self.assertTrue(self.js(browser, f"(window.tabs = Array.from({{length: {count}}}, "
+                                         "(_, i) => window.open('/odoo', `tab${i}`, 'popup,width=1024,height=768'))).every(Boolean)",
+                                gesture=True))
+        tabs = [Tab(browser, index) for index in range(count)]
+        for tab in tabs:
+            self.wait_for(tab, "document.querySelector('.o_didww_softphone') !== null", "the softphone in the top bar",
+                          timeout=90)
+        return tabs
 
     def open_browser(self, login, password, path="/odoo"):
         return self.open_browsers((login, password, path))[0]
 
-    def js(self, browser, expression):
+    def js(self, browser, expression, gesture=False):
+        if isinstance(browser, Tab):  # evaluated in the tab's window, through the page that opened it
+            expression = (f"((window, document, odoo) => ({expression}))(window.tabs[{browser.index}], "
+                          f"window.tabs[{browser.index}].document, window.tabs[{browser.index}].odoo)")
+            browser = browser.browser
         answer = browser._websocket_request("Runtime.evaluate", params={
-            "expression": expression, "returnByValue": True, "awaitPromise": True})
+            "expression": expression, "returnByValue": True, "awaitPromise": True, "userGesture": gesture})
         if "exceptionDetails" in answer:
             raise AssertionError(f"{expression}: {answer['exceptionDetails']}")
         return answer["result"].get("value")
@@ -359,3 +391,50 @@ class TestSoftphoneEndToEnd(HttpCase):
         self.assertEqual((calls[self.bob.id][0]["state"], calls[self.bob.id][0]["end_cause"]),
                          ("interrupted", "interrupted"))
         self.assert_no_browser_error(alice)
+
+    def test_three_tabs_of_one_user_are_one_registration_every_tab_handles_the_call(self):
+        home, bob = self.open_browsers(("sp_alice", "sp_alice_pw1", BLANK_PATH), ("sp_bob", "sp_bob_pw12", "/odoo"))
+        tabs = self.open_tabs(home, 3)
+        self.wait_state(bob, status="ready")
+        for tab in tabs:
+            self.wait_state(tab, status="ready")
+        roles = [self.js(tab, "document.querySelector('.o_didww_softphone').dataset.tab") for tab in tabs]
+        self.assertEqual(sorted(roles), ["follower", "follower", "leader"])
+        self.assertEqual(len(self.kamailio.contacts("1001")), 1, "one registration for three tabs")
+        leader = tabs[roles.index("leader")]
+        followers = [tab for tab in tabs if tab is not leader]
+
+        self.dial_pad(bob, "1001")
+        for tab in tabs:
+            self.wait_state(tab, call="ringing")
+        self.click(followers[0], ".o_didww_softphone_answer")
+        for tab in tabs:
+            self.wait_state(tab, call="active")
+        self.wait_state(bob, call="active")
+        deadline = time.monotonic() + 10
+        while self.audio_packets_received(leader) < 10:
+            self.assertLess(time.monotonic(), deadline, "the tab holding the call receives no audio")
+            time.sleep(0.2)
+        playing = [self.js(tab, "Boolean(odoo.__WOWL_DEBUG__.root.env.services.didww_softphone.audio?.srcObject)")
+                   for tab in tabs]
+        self.assertEqual(playing.count(True), 1, "the call's audio plays in one tab only")
+        self.click(followers[1], ".o_didww_softphone_mute")
+        for tab in tabs:
+            self.wait_for(tab, "document.querySelector('.o_didww_softphone_mute')?.getAttribute('aria-pressed') === 'true'",
+                          "the call muted in every tab")
+        self.click(followers[1], ".o_didww_softphone_hangup")
+        self.wait_state(bob, call="")
+        for tab in tabs:
+            self.wait_state(tab, call="")
+
+        # the tab holding the registration closes: another one takes over
+        closed = time.monotonic()
+        self.js(home, f"window.tabs[{leader.index}].close()")
+        self.wait_for(home, " || ".join(
+            f"(window.tabs[{tab.index}].document.querySelector('.o_didww_softphone')?.dataset.tab === 'leader' && "
+            f"window.tabs[{tab.index}].document.querySelector('.o_didww_softphone').dataset.status === 'ready')"
+            for tab in followers), "another tab registered", timeout=30)
+        _logger.info("softphone: another tab registered %.1f s after the registered tab closed",
+                     time.monotonic() - closed)
+        self.assertEqual(len(self.kamailio.contacts("1001")), 1, "the new tab's registration replaced the old one")
+        self.assert_no_browser_error(home, bob)
