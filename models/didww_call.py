@@ -16,6 +16,9 @@ END_CAUSES = [
 # one whose browser vanished (tab closed, computer asleep, crash): the cron closes it
 HEARTBEAT = 60
 INTERRUPTED_AFTER = timedelta(minutes=3)
+# an incoming call ending so was not answered: the caller gets a call back (and maybe a text)
+UNANSWERED_STATES = ("missed", "declined", "busy")
+MISSED_CALL_SMS_EVERY = timedelta(hours=1)
 # a number this short is an extension of the PBX: dialled as typed, never turned into E.164
 MAX_EXTENSION_DIGITS = 6
 
@@ -62,6 +65,8 @@ class DidwwCall(models.Model):
     end_cause = fields.Selection(END_CAUSES, readonly=True,
                                  help="Who or what ended the call: us, the other party, a lost connection, "
                                       "a failure, or the browser vanishing mid-call (closed by the server)")
+    call_back_sms_at = fields.Datetime("Missed-call text sent", readonly=True,
+                                       help="When the caller was texted about this missed call")
     last_seen = fields.Datetime("Last seen alive", readonly=True,
                                 help="The softphone confirms a call in progress every minute; a call not "
                                      "confirmed for a few minutes is closed as interrupted")
@@ -149,6 +154,8 @@ class DidwwCall(models.Model):
                 "duration": int((now - call.answered_at).total_seconds()) if call.answered_at else 0,
             })
             call._didww_post_note()
+            if call.direction == "incoming" and final in UNANSWERED_STATES:
+                call._didww_schedule_call_back()
         return True
 
     def didww_alive(self):
@@ -172,7 +179,88 @@ class DidwwCall(models.Model):
                 "duration": max(0, int((seen - call.answered_at).total_seconds())) if call.answered_at else 0,
             })
             call._didww_post_note()
+            if call.direction == "incoming" and not call.answered_at:
+                call._didww_schedule_call_back()
         return len(stale)
+
+    def _didww_schedule_call_back(self):
+        """Missed-call rescue for unanswered incoming calls: a "Call back" activity for the
+        called user on the caller's contact or lead (a new contact when nobody has the number,
+        as inbound SMS do), and, where the company turns it on, a text to the caller from the
+        user's DIDWW number, through Odoo's sms.sms queue: never to an opted-out number, once
+        an hour per caller. Runs for the called user whoever processes the call (the softphone,
+        a cron, a CDR import)."""
+        for call in self:
+            document = call._didww_call_back_document()
+            if not document:
+                continue
+            user = call.user_id
+            Activity = self.env["mail.activity"].sudo()  # sudo: the activity is the called user's
+            call_type = self.env.ref("mail.mail_activity_data_call", raise_if_not_found=False)
+            pending = Activity.search_count([
+                ("res_model", "=", document._name), ("res_id", "=", document.id),
+                ("user_id", "=", user.id), ("activity_type_id", "=", call_type.id if call_type else False),
+                ("summary", "=", self.env._("Call back")),
+            ]) if call_type else 0
+            if call_type and not pending:  # one call back per caller, however often they called
+                document.sudo().activity_schedule(
+                    act_type_xmlid="mail.mail_activity_data_call", user_id=user.id,
+                    summary=self.env._("Call back"),
+                    note=self.env._("%(number)s called at %(when)s and was not answered.",
+                                    number=call.number, when=fields.Datetime.to_string(call.start)))
+            call._didww_text_missed_caller(document)
+        return True
+
+    def _didww_call_back_document(self):
+        """The caller's contact or lead for a call back; a new contact for an unknown phone number."""
+        self.ensure_one()
+        # sudo: the caller's document is filed for the called user, whoever processes the call
+        document = self.env["sms.sms"].sudo()._didww_document(self.res_model, self.res_id) or self.partner_id.sudo()
+        if document and hasattr(document, "activity_schedule"):
+            return document
+        if not self.number.startswith("+") or len(self.number) <= MAX_EXTENSION_DIGITS + 1:
+            return None  # an extension or a hidden number: nobody to call back outside the PBX
+        # as an inbound SMS from that number: its contact (in any format), else a new contact
+        partner = self.env["didww.sms.session"]._didww_partner_by_number(self.number, self.company_id)
+        partner = partner or self.env["res.partner"].sudo().with_context(mail_create_nolog=True).create({
+            "name": self.number, "phone": self.number,
+            "country_id": self.env["didww.sms.number"]._country_from_number(self.number).id,
+        })
+        # sudo: the call log is read-only for users; the new contact is the caller's
+        self.sudo().write({"partner_id": partner.id, "res_model": "res.partner", "res_id": partner.id})
+        return partner
+
+    def _didww_text_missed_caller(self, document):
+        """Text the caller about the missed call (see ``_didww_schedule_call_back``); the sms.sms
+        or None, and why not in the log note."""
+        self.ensure_one()
+        company = self.company_id
+        text = (company.didww_missed_call_sms_text or "").strip()
+        if not (company.didww_missed_call_sms and company.didww_sms_active and text):
+            return None
+        remote = self.env["didww.sms.number"]._didww_e164(self.number)
+        if not remote or len(remote) <= MAX_EXTENSION_DIGITS + 1:
+            return None
+        # sudo: the blacklist and other users' call logs are technical lists
+        if self.env["phone.blacklist"].sudo().search_count([("number", "=", remote), ("active", "=", True)]):
+            return None
+        recent = self.sudo().search_count([
+            ("company_id", "=", company.id), ("number", "=", self.number),
+            ("call_back_sms_at", ">=", fields.Datetime.now() - MISSED_CALL_SMS_EVERY)])
+        if recent:
+            return None
+        source, _reason = self.env["didww.sms.number"]._pick_source_with_reason(company, self.user_id, remote)
+        if not source:
+            return None
+        # sudo: posted on the caller's document on behalf of the called user, whoever processes
+        # the call; the called user is the author, so the reply comes back to their conversation
+        message = document.sudo().with_context(mail_create_nosubscribe=True)._message_sms(
+            text, partner_ids=[], sms_numbers=[remote], author_id=self.user_id.partner_id.id, put_in_queue=True)
+        sms_sudo = self.env["sms.sms"].sudo().search([("mail_message_id", "=", message.id)])
+        sms_sudo.write({"didww_source": source.number, "didww_user_id": self.user_id.id})
+        self.sudo().write({"call_back_sms_at": fields.Datetime.now()})  # sudo: the log is read-only for users
+        self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
+        return sms_sudo
 
     def _didww_own_calls(self):
         """``self`` when every call is the current user's; an AccessError otherwise."""

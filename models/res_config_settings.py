@@ -16,6 +16,8 @@ class ResConfigSettings(models.TransientModel):
     didww_api_environment = fields.Selection(related="company_id.didww_api_environment", readonly=False)
     didww_api_version = fields.Char(related="company_id.didww_api_version", readonly=False)
     didww_balance = fields.Char(related="company_id.didww_balance")
+    didww_missed_call_sms = fields.Boolean(related="company_id.didww_missed_call_sms", readonly=False)
+    didww_missed_call_sms_text = fields.Char(related="company_id.didww_missed_call_sms_text", readonly=False)
     didww_sms_number_count = fields.Integer(compute="_compute_didww_sms_number_count")
 
     @api.depends("company_id")
