@@ -32,10 +32,9 @@
         "views/didww_cdr_export_views.xml",
     ],
     "assets": {
-        "web.assets_backend": [
-            "didww_connector/static/lib/jssip/jssip.min.js",
-            "didww_connector/static/src/**/*",
-        ],
+        "web.assets_backend": ["didww_connector/static/src/**/*"],
+        # JsSIP (251 KB) only for users whose softphone starts: loaded with loadBundle (sip_stack.js)
+        "didww_connector.assets_jssip": ["didww_connector/static/lib/jssip/jssip.min.js"],
         "web.assets_tests": ["didww_connector/static/tests/tours/**/*"],
         "web.assets_unit_tests": ["didww_connector/static/tests/**/*.test.js"],
     },

@@ -1,7 +1,24 @@
+from datetime import timedelta
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
-END_STATES = ("done", "missed", "declined", "busy", "failed")
+END_STATES = ("done", "missed", "declined", "busy", "failed", "dropped", "interrupted")
+LIVE_STATES = ("calling", "ringing", "in_progress")
+END_CAUSES = [
+    ("local", "Hung up by us"),
+    ("remote", "Hung up by them"),
+    ("dropped", "Dropped"),
+    ("failed", "Failed"),
+    ("interrupted", "Interrupted"),
+]
+# the softphone confirms a live call every HEARTBEAT seconds; a call silent for INTERRUPTED_AFTER is
+# one whose browser vanished (tab closed, computer asleep, crash): the cron closes it
+HEARTBEAT = 60
+INTERRUPTED_AFTER = timedelta(minutes=3)
+# an incoming call ending so was not answered: the caller gets a call back (and maybe a text)
+UNANSWERED_STATES = ("missed", "declined", "busy")
+MISSED_CALL_SMS_EVERY = timedelta(hours=1)
 # a number this short is an extension of the PBX: dialled as typed, never turned into E.164
 MAX_EXTENSION_DIGITS = 6
 
@@ -45,6 +62,8 @@ class DidwwCall(models.Model):
         ("declined", "Declined"),
         ("busy", "Busy"),
         ("failed", "Failed"),
+        ("dropped", "Dropped"),
+        ("interrupted", "Interrupted"),
     ], required=True, readonly=True, default="calling")
     failure_reason = fields.Char(readonly=True)
     # calls read from DIDWW's call records (didww.cdr.export): logged by the import, or a softphone
@@ -65,6 +84,14 @@ class DidwwCall(models.Model):
         ("didww_cdr_id_company_unique", "unique(company_id, didww_cdr_id)",
          "This DIDWW call record is already logged."),
     ]
+    end_cause = fields.Selection(END_CAUSES, readonly=True,
+                                 help="Who or what ended the call: us, the other party, a lost connection, "
+                                      "a failure, or the browser vanishing mid-call (closed by the server)")
+    call_back_sms_at = fields.Datetime("Missed-call text sent", readonly=True,
+                                       help="When the caller was texted about this missed call")
+    last_seen = fields.Datetime("Last seen alive", readonly=True,
+                                help="The softphone confirms a call in progress every minute; a call not "
+                                     "confirmed for a few minutes is closed as interrupted")
 
     @api.depends("duration")
     def _compute_duration_display(self):
@@ -97,6 +124,9 @@ class DidwwCall(models.Model):
             dial = compact
         else:
             dial = self.env["didww.sms.number"]._didww_e164(number, country) or compact
+        if not document:
+            # dialled from the dial pad: the contact, open lead or colleague with that number
+            document = self._didww_find_party(dial)
         partner = self._didww_partner_of(document)
         # sudo: users cannot create calls; this one is the user's own, on what they may read
         call = self.sudo().create({
@@ -115,7 +145,7 @@ class DidwwCall(models.Model):
         Number = self.env["didww.sms.number"]
         number = (Number._didww_e164(compact) if len(compact.lstrip("+")) > MAX_EXTENSION_DIGITS else None) or compact \
             or display_name or "?"
-        document = self._didww_find_caller(number)
+        document = self._didww_find_party(number)
         partner = self._didww_partner_of(document)
         # sudo: users cannot create calls; this one is the user's own, on what they may read
         call = self.sudo().create({
@@ -132,23 +162,134 @@ class DidwwCall(models.Model):
             {"state": "in_progress", "answered_at": fields.Datetime.now()})
         return True
 
-    def didww_ended(self, state, failure_reason=False):
-        """Close the call (done, missed, declined, busy, failed) and note it on the document."""
-        if state not in END_STATES:
+    def didww_ended(self, state, failure_reason=False, end_cause=False):
+        """Close the call (done, missed, declined, busy, failed, dropped) and note it on the
+        document; ``end_cause`` says who or what ended it (see END_CAUSES)."""
+        if state not in END_STATES or state == "interrupted":
             state = "failed"
+        if end_cause not in dict(END_CAUSES):
+            end_cause = {"failed": "failed", "dropped": "dropped"}.get(state, False)
         now = fields.Datetime.now()
         for call in self._didww_own().filtered(lambda c: c.state not in END_STATES):
             final = state
-            if final == "done" and not call.answered_at:
+            if final in ("done", "dropped") and not call.answered_at:
                 final = "missed" if call.direction == "incoming" else "failed"
             # sudo: users cannot write calls; the softphone closes the user's own
             call.sudo().write({
                 "state": final,
-                "failure_reason": (failure_reason or False) if final == "failed" else False,
+                "failure_reason": (failure_reason or False) if final in ("failed", "dropped") else False,
+                "end_cause": end_cause,
                 "duration": int((now - call.answered_at).total_seconds()) if call.answered_at else 0,
             })
             call._didww_post_note()
+            if call.direction == "incoming" and final in UNANSWERED_STATES:
+                call._didww_schedule_call_back()
         return True
+
+    def didww_alive(self):
+        """The softphone's heartbeat for its live calls (every HEARTBEAT seconds): a call not
+        confirmed for INTERRUPTED_AFTER is closed by ``_cron_close_interrupted``."""
+        calls = self._didww_own()
+        # sudo: the call log is read-only for users; ownership was checked just above
+        calls.sudo().filtered(lambda c: c.state in LIVE_STATES).write({"last_seen": fields.Datetime.now()})
+        return True
+
+    @api.model
+    def _cron_close_interrupted(self):
+        """Close calls left live by a browser that vanished (no heartbeat for INTERRUPTED_AFTER)."""
+        limit = fields.Datetime.now() - INTERRUPTED_AFTER
+        stale = self.search([("state", "in", LIVE_STATES), "|", ("last_seen", "<", limit),
+                             "&", ("last_seen", "=", False), ("start", "<", limit)])
+        for call in stale:
+            seen = call.last_seen or call.start
+            call.write({
+                "state": "interrupted", "end_cause": "interrupted",
+                "duration": max(0, int((seen - call.answered_at).total_seconds())) if call.answered_at else 0,
+            })
+            call._didww_post_note()
+            if call.direction == "incoming" and not call.answered_at:
+                call._didww_schedule_call_back()
+        return len(stale)
+
+    def _didww_schedule_call_back(self):
+        """Missed-call rescue for unanswered incoming calls: a "Call back" activity for the
+        called user on the caller's contact or lead (a new contact when nobody has the number,
+        as inbound SMS do), and, where the company turns it on, a text to the caller from the
+        user's DIDWW number, through Odoo's sms.sms queue: never to an opted-out number, once
+        an hour per caller. Runs for the called user whoever processes the call (the softphone,
+        a cron, a CDR import)."""
+        for call in self:
+            document = call._didww_call_back_document()
+            if not document:
+                continue
+            user = call.user_id
+            Activity = self.env["mail.activity"].sudo()  # sudo: the activity is the called user's
+            call_type = self.env.ref("mail.mail_activity_data_call", raise_if_not_found=False)
+            pending = Activity.search_count([
+                ("res_model", "=", document._name), ("res_id", "=", document.id),
+                ("user_id", "=", user.id), ("activity_type_id", "=", call_type.id if call_type else False),
+                ("summary", "=", self.env._("Call back")),
+            ]) if call_type else 0
+            if call_type and not pending:  # one call back per caller, however often they called
+                document.sudo().activity_schedule(
+                    act_type_xmlid="mail.mail_activity_data_call", user_id=user.id,
+                    summary=self.env._("Call back"),
+                    note=self.env._("%(number)s called at %(when)s and was not answered.",
+                                    number=call.number, when=fields.Datetime.to_string(call.start)))
+            if call.source == "softphone":  # a call found later in DIDWW's records is too old to text about
+                call._didww_text_missed_caller(document)
+        return True
+
+    def _didww_call_back_document(self):
+        """The caller's contact or lead for a call back; a new contact for an unknown phone number."""
+        self.ensure_one()
+        # sudo: the caller's document is filed for the called user, whoever processes the call
+        document = self.env["sms.sms"].sudo()._didww_document(self.res_model, self.res_id) or self.partner_id.sudo()
+        if document and hasattr(document, "activity_schedule"):
+            return document
+        if not self.number.startswith("+") or len(self.number) <= MAX_EXTENSION_DIGITS + 1:
+            return None  # an extension or a hidden number: nobody to call back outside the PBX
+        # as an inbound SMS from that number: its contact (in any format), else a new contact
+        partner = self.env["didww.sms.session"]._didww_partner_by_number(self.number, self.company_id)
+        partner = partner or self.env["res.partner"].sudo().with_context(mail_create_nolog=True).create({
+            "name": self.number, "phone": self.number,
+            "country_id": self.env["didww.sms.number"]._country_from_number(self.number).id,
+        })
+        # sudo: the call log is read-only for users; the new contact is the caller's
+        self.sudo().write({"partner_id": partner.id, "res_model": "res.partner", "res_id": partner.id})
+        return partner
+
+    def _didww_text_missed_caller(self, document):
+        """Text the caller about the missed call (see ``_didww_schedule_call_back``); the sms.sms
+        or None, and why not in the log note."""
+        self.ensure_one()
+        company = self.company_id
+        text = (company.didww_missed_call_sms_text or "").strip()
+        if not (company.didww_missed_call_sms and company.didww_sms_active and text):
+            return None
+        remote = self.env["didww.sms.number"]._didww_e164(self.number)
+        if not remote or len(remote) <= MAX_EXTENSION_DIGITS + 1:
+            return None
+        # sudo: the blacklist and other users' call logs are technical lists
+        if self.env["phone.blacklist"].sudo().search_count([("number", "=", remote), ("active", "=", True)]):
+            return None
+        recent = self.sudo().search_count([
+            ("company_id", "=", company.id), ("number", "=", self.number),
+            ("call_back_sms_at", ">=", fields.Datetime.now() - MISSED_CALL_SMS_EVERY)])
+        if recent:
+            return None
+        source, _reason = self.env["didww.sms.number"]._pick_source_with_reason(company, self.user_id, remote)
+        if not source:
+            return None
+        # sudo: posted on the caller's document on behalf of the called user, whoever processes
+        # the call; the called user is the author, so the reply comes back to their conversation
+        message = document.sudo().with_context(mail_create_nosubscribe=True)._message_sms(
+            text, partner_ids=[], sms_numbers=[remote], author_id=self.user_id.partner_id.id, put_in_queue=True)
+        sms_sudo = self.env["sms.sms"].sudo().search([("mail_message_id", "=", message.id)])
+        sms_sudo.write({"didww_source": source.number, "didww_user_id": self.user_id.id})
+        self.sudo().write({"call_back_sms_at": fields.Datetime.now()})  # sudo: the log is read-only for users
+        self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
+        return sms_sudo
 
     # ------------------------------------------------------------------------------------------
 
@@ -187,15 +328,39 @@ class DidwwCall(models.Model):
         ], order="create_date DESC", limit=1)
         return lead or None
 
+    @api.model
+    def _didww_find_party(self, number):
+        """Who a number is: the contact or open lead with it (``_didww_find_caller``, the addon's
+        one phone normaliser), else, for an extension, the colleague whose VoIP username it is."""
+        document = self._didww_find_caller(number)
+        if document or not number or len(number.lstrip("+")) > MAX_EXTENSION_DIGITS:
+            return document
+        colleague = self.env["res.users"].search([
+            ("didww_voip_username", "=", number), ("share", "=", False),
+            ("company_ids", "in", self.env.company.id)], limit=1)
+        return colleague.partner_id or None
+
     def _didww_note_body(self):
         self.ensure_one()
         state = dict(self._fields["state"]._description_selection(self.env))[self.state]
+        who_ended = {"local": self.env._("hung up by %s", self.user_id.name),
+                     "remote": self.env._("hung up by the other party")}.get(self.end_cause, "")
         values = {"number": self.number, "user": self.user_id.name, "duration": self.duration_display,
-                  "reason": self.failure_reason or state, "state": state}
+                  "reason": self.failure_reason or state, "state": state, "ended": who_ended}
         if self.state == "done" and self.direction == "outgoing":
+            if who_ended:
+                return self.env._("Outgoing call to %(number)s by %(user)s, %(duration)s, %(ended)s", **values)
             return self.env._("Outgoing call to %(number)s by %(user)s, %(duration)s", **values)
         if self.state == "done":
+            if who_ended:
+                return self.env._("Incoming call from %(number)s answered by %(user)s, %(duration)s, %(ended)s",
+                                  **values)
             return self.env._("Incoming call from %(number)s answered by %(user)s, %(duration)s", **values)
+        if self.state == "dropped":
+            return self.env._("Call with %(number)s (%(user)s) dropped after %(duration)s: %(reason)s", **values)
+        if self.state == "interrupted":
+            return self.env._("Call with %(number)s (%(user)s) interrupted after %(duration)s: the softphone's "
+                              "browser stopped answering", **values)
         if self.state == "failed":
             return self.env._("Call to %(number)s by %(user)s failed: %(reason)s", **values)
         if self.direction == "incoming":
@@ -207,30 +372,3 @@ class DidwwCall(models.Model):
         if document and hasattr(document, "message_post"):
             document.message_post(body=self._didww_note_body(), message_type="comment",
                                   subtype_xmlid="mail.mt_note")
-
-    def _didww_schedule_call_back(self):
-        """A "Call back" activity for the user of each missed incoming call, on its contact (or
-        lead), unless that user already has an open "Call back" there. Calls without a document,
-        or whose user is not an internal user, get none."""
-        activity_type = self.env.ref("mail.mail_activity_data_call", raise_if_not_found=False)
-        summary = self.env._("Call back")
-        Activity = self.env["mail.activity"].sudo()  # sudo: an activity for another user, planned by the server
-        scheduled = self.env["mail.activity"]
-        for call in self.filtered(lambda c: c.direction == "incoming" and c.state == "missed"):
-            document = self.env["sms.sms"]._didww_document(call.res_model, call.res_id) or call.partner_id
-            if not document or not hasattr(document, "activity_schedule") or call.user_id.share \
-                    or not call.user_id.active:
-                continue
-            if Activity.search_count([
-                ("res_model", "=", document._name), ("res_id", "=", document.id),
-                ("user_id", "=", call.user_id.id), ("summary", "=", summary),
-            ], limit=1):
-                continue
-            when = fields.Datetime.context_timestamp(call.with_user(call.user_id), call.start)
-            # sudo: the user of a call may not be allowed to write on the contact; the activity is theirs
-            scheduled |= document.sudo().activity_schedule(
-                activity_type_id=activity_type.id if activity_type else False, summary=summary,
-                note=self.env._("Missed call from %(number)s on %(when)s.", number=call.number,
-                                when=when.strftime("%Y-%m-%d %H:%M")),
-                user_id=call.user_id.id, date_deadline=fields.Date.context_today(call.with_user(call.user_id)))
-        return scheduled

@@ -105,6 +105,13 @@ class ResCompany(models.Model):
     # administrators only: a user may read a company without being allowed to read its numbers
     didww_sms_number_ids = fields.One2many("didww.sms.number", "company_id", "DIDWW SMS numbers",
                                            groups="base.group_system")
+    didww_missed_call_sms = fields.Boolean(
+        "Text missed callers",
+        help="When a softphone call is not answered, text the caller from the called user's DIDWW number "
+             "(never to an opted-out number, at most once an hour per caller).")
+    didww_missed_call_sms_text = fields.Char(
+        "Missed call text", translate=True,
+        default=lambda self: self.env._("Sorry we missed your call. We will call you back as soon as we can."))
 
     @api.depends("didww_webhook_secret")
     def _compute_didww_webhook_url(self):

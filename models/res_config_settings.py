@@ -28,6 +28,8 @@ class ResConfigSettings(models.TransientModel):
     didww_cdr_interval = fields.Integer(
         "Import every (hours)", compute="_compute_didww_cdr_interval", inverse="_inverse_didww_cdr_interval",
         groups="base.group_system")
+    didww_missed_call_sms = fields.Boolean(related="company_id.didww_missed_call_sms", readonly=False)
+    didww_missed_call_sms_text = fields.Char(related="company_id.didww_missed_call_sms_text", readonly=False)
     didww_sms_number_count = fields.Integer(compute="_compute_didww_sms_number_count")
 
     @api.depends("company_id")

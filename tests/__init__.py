@@ -28,3 +28,4 @@ from . import test_webhook_queue
 from . import test_webhook_fuzz
 from . import test_cron_wake_up
 from . import test_security_reach
+from . import test_softphone_missed

@@ -67,9 +67,11 @@ class KamailioServer:
         users_block = "\n".join(f'    $sht(users=>{name}) = "{password}";' for name, password in users.items())
         config = (HERE / "kamailio.cfg").read_text()
         for token, value in (("{domain}", domain), ("{wss_port}", str(port)),
-                             ("{tls_config}", self.tls_config), ("{users}", users_block)):
+                             ("{tls_config}", self.tls_config), ("{users}", users_block),
+                             ("{ctl_socket}", os.path.join(self.directory, "kamailio.ctl"))):
             config = config.replace(token, value)
         self.config = os.path.join(self.directory, "kamailio.cfg")
+        self.ctl_socket = os.path.join(self.directory, "kamailio.ctl")
         Path(self.config).write_text(config)
         self.log_path = os.path.join(self.directory, "kamailio.log")
         self.process = None
@@ -109,6 +111,20 @@ class KamailioServer:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+    def contacts(self, username):
+        """The contacts registered for ``username`` in the location table (read with kamcmd)."""
+        kamcmd = require_binary("kamcmd", "kamailio")
+        # "s:": kamcmd would send digits as an integer
+        result = subprocess.run([kamcmd, "-s", f"unix:{self.ctl_socket}", "ul.lookup", "location", f"s:{username}"],
+                                capture_output=True, text=True, check=False, timeout=10)
+        output = result.stdout + result.stderr
+        if "AOR not found" in output:
+            return []
+        if result.returncode != 0 or output.startswith("error"):
+            raise RuntimeError(f"kamcmd ul.lookup failed: {output[-1000:]}")
+        return [line.split(":", 1)[1].strip() for line in output.splitlines()
+                if line.strip().startswith("Address:")]
 
     def log(self):
         try:

@@ -1,6 +1,7 @@
 import json
 from datetime import timedelta
 
+from odoo import fields
 from odoo.exceptions import AccessError
 from odoo.tests import HttpCase, new_test_user, tagged
 
@@ -133,3 +134,117 @@ class TestSoftphoneCallLog(HttpCase):
             headers={"Content-Type": "application/json"})
         self.assertNotIn("s3cret-alice", response.text)
         self.assertIn("error", response.json())
+
+    # ------------------------------------------------------------------------------------------
+    # end causes, dropped and interrupted calls
+
+    def test_the_end_cause_is_logged_and_told_in_the_note(self):
+        call = self.Call.browse(self.Call.didww_outgoing("8 41 654321", res_model="res.partner",
+                                                         res_id=self.lt_partner.id)["id"])
+        call.didww_answered()
+        call.didww_ended("done", end_cause="remote")
+        self.assertEqual((call.state, call.end_cause), ("done", "remote"))
+        self.assertIn("hung up by the other party", self.lt_partner.message_ids[0].body)
+        mine = self.Call.browse(self.Call.didww_outgoing("8 41 654321", res_model="res.partner",
+                                                         res_id=self.lt_partner.id)["id"])
+        mine.didww_answered()
+        mine.didww_ended("done", end_cause="local")
+        self.assertIn("hung up by Alice Agent", self.lt_partner.message_ids[0].body)
+        odd = self.Call.browse(self.Call.didww_outgoing("1002")["id"])
+        odd.didww_ended("busy", end_cause="sideways")  # an unknown cause is no cause, not an error
+        self.assertEqual((odd.state, odd.end_cause), ("busy", False))
+
+    def test_a_dropped_call_is_not_done(self):
+        call = self.Call.browse(self.Call.didww_incoming("+12125550142")["id"])
+        call.didww_answered()
+        call.didww_ended("dropped", "the connection to the other party was lost", end_cause="dropped")
+        self.assertRecordValues(call, [{"state": "dropped", "end_cause": "dropped",
+                                        "failure_reason": "the connection to the other party was lost"}])
+        self.assertIn("dropped after", self.us_partner.message_ids[0].body)
+        self.assertIn("the connection to the other party was lost", self.us_partner.message_ids[0].body)
+        # dropped before the answer: a failed call
+        early = self.Call.browse(self.Call.didww_outgoing("1002")["id"])
+        early.didww_ended("dropped", "the connection to the phone system was lost")
+        self.assertRecordValues(early, [{"state": "failed", "end_cause": "dropped"}])
+        # the client cannot claim the server's own cause
+        claimed = self.Call.browse(self.Call.didww_outgoing("1003")["id"])
+        claimed.didww_ended("interrupted")
+        self.assertEqual(claimed.state, "failed")
+
+    def test_calls_of_a_vanished_browser_are_closed_as_interrupted_by_the_cron(self):
+        Call = self.env["didww.call"]
+        live = self.Call.browse(self.Call.didww_incoming("+12125550142")["id"])
+        live.didww_answered()
+        stale = self.Call.browse(self.Call.didww_outgoing("1002")["id"])
+        stale.didww_answered()
+        never_confirmed = self.Call.browse(self.Call.didww_outgoing("1003")["id"])
+        ended = self.Call.browse(self.Call.didww_outgoing("1004")["id"])
+        ended.didww_ended("busy")
+        now = fields.Datetime.now()
+        live.didww_alive()
+        # the past, as a browser that stopped confirming would leave it
+        stale.sudo().write({"answered_at": now - timedelta(minutes=10), "last_seen": now - timedelta(minutes=4)})
+        never_confirmed.sudo().write({"start": now - timedelta(minutes=5)})
+        ended.sudo().write({"start": now - timedelta(minutes=5)})
+        self.assertEqual(Call._cron_close_interrupted(), 2)
+        self.assertRecordValues(live | stale | never_confirmed | ended, [
+            {"state": "in_progress", "end_cause": False},
+            {"state": "interrupted", "end_cause": "interrupted"},
+            {"state": "interrupted", "end_cause": "interrupted"},
+            {"state": "busy", "end_cause": False},
+        ])
+        self.assertEqual(stale.duration, 360)  # from the answer to the last sign of life
+        self.assertTrue(self.env.ref("didww_connector.ir_cron_didww_call_interrupted").active)
+
+    def test_only_the_owner_confirms_a_live_call(self):
+        bobs = self.env["didww.call"].with_user(self.bob).browse(
+            self.env["didww.call"].with_user(self.bob).didww_outgoing("1001")["id"])
+        with self.assertRaises(AccessError):
+            bobs.with_user(self.alice).didww_alive()
+        self.assertFalse(bobs.last_seen)
+        bobs.didww_alive()
+        self.assertTrue(bobs.last_seen)
+
+    # ------------------------------------------------------------------------------------------
+    # every number resolved
+
+    def test_a_dial_pad_call_finds_the_contact_and_links_it(self):
+        result = self.Call.didww_outgoing("+1 (212) 555-0142")
+        self.assertEqual((result["number"], result["name"]), ("+12125550142", "Ursula Customer"))
+        call = self.Call.browse(result["id"])
+        self.assertRecordValues(call, [{"partner_id": self.us_partner.id, "res_model": "res.partner",
+                                        "res_id": self.us_partner.id}])
+        call.didww_ended("busy")
+        self.assertIn("Call to +12125550142 by Alice Agent", self.us_partner.message_ids[0].body)
+        # an open lead with that number, found the same way as an incoming caller's
+        result = self.Call.didww_outgoing("+44 20 7946 0958")
+        self.assertEqual(result["name"], self.lead.display_name)
+        self.assertEqual(self.Call.browse(result["id"]).res_model, "crm.lead")
+
+    def test_a_colleague_extension_shows_the_colleague(self):
+        self.bob.write({"didww_voip_provider_id": self.provider.id, "didww_voip_username": "1007"})
+        result = self.Call.didww_outgoing("1007")
+        self.assertEqual((result["number"], result["name"]), ("1007", "Bob Agent"))
+        self.assertEqual(self.Call.browse(result["id"]).partner_id, self.bob.partner_id)
+        result = self.Call.didww_incoming("1007")
+        self.assertEqual(result["name"], "Bob Agent")
+        # nobody with that number: the digits, no contact
+        result = self.Call.didww_outgoing("1008")
+        self.assertEqual((result["number"], result["name"]), ("1008", False))
+        self.assertFalse(self.Call.browse(result["id"]).partner_id)
+
+    # ------------------------------------------------------------------------------------------
+    # loaded when needed
+
+    def test_jssip_is_not_in_the_backend_assets_but_in_its_own_bundle(self):
+        qweb = self.env["ir.qweb"]
+        backend = [asset.url for asset in qweb._get_asset_bundle("web.assets_backend", css=False).javascripts]
+        self.assertTrue(any("/didww_connector/static/src/softphone/sip_stack.js" in url for url in backend))
+        self.assertFalse([url for url in backend if "jssip" in url.lower()])
+        jssip = [asset.url for asset in qweb._get_asset_bundle("didww_connector.assets_jssip", css=False).javascripts]
+        self.assertEqual(jssip, ["/didww_connector/static/lib/jssip/jssip.min.js"])
+        # what loadBundle asks the server for
+        self.authenticate("spl_alice", "spl_alice_pw1")
+        response = self.url_open("/web/bundle/didww_connector.assets_jssip")
+        self.assertEqual(response.status_code, 200)
+        self.assertIn("didww_connector.assets_jssip", response.text)

@@ -17,13 +17,31 @@ from odoo.tests.common import ChromeBrowser
 
 from .kamailio_server import ALLOW_MISSING, KamailioServer, require_browser
 
+_logger = logging.getLogger(__name__)
+
 WSS_PORT = int(os.environ.get("DIDWW_TEST_KAMAILIO_PORT", "8441"))
 MEDIA_SWITCHES = [
     "--use-fake-ui-for-media-stream",  # grant the microphone without a prompt
     "--use-fake-device-for-media-stream",  # a synthetic microphone
     "--allow-loopback-in-peer-connection",  # ICE candidates on 127.0.0.1 (else no INVITE leaves)
     "--ignore-certificate-errors",  # Kamailio's throwaway certificate
+    "--disable-popup-blocking",  # the tests open more tabs of a browser with window.open
+    # each of them in its own window, rendering and running its timers as a tab in front would
+    "--disable-renderer-backgrounding",
+    "--disable-background-timer-throttling",
+    "--disable-backgrounding-occluded-windows",
 ]
+# a page of the server without Odoo's web client, from which a test opens the tabs it drives
+BLANK_PATH = "/web/health"
+
+
+class Tab:
+    """A tab opened by ``window.open`` from a browser's page (``window.tabs[index]``): the test
+    drives it through that page, the same origin giving it the tab's document."""
+
+    def __init__(self, browser, index):
+        self.browser, self.index = browser, index
+        self.login = f"{browser.login} (tab {index + 1})"
 
 
 class SoftphoneBrowser(ChromeBrowser):
@@ -57,6 +75,8 @@ class TestSoftphoneEndToEnd(HttpCase):
         # the contact Alice calls has Bob's extension; the one Bob sees ringing has Alice's
         cls.bob_desk = cls.env["res.partner"].create({"name": "Bob's Desk", "phone": "1002"})
         cls.alice_desk = cls.env["res.partner"].create({"name": "Alice's Desk", "phone": "1001"})
+        # a number the PBX does not know (Kamailio answers 404)
+        cls.nobody_desk = cls.env["res.partner"].create({"name": "Nobody's Desk", "phone": "1009"})
 
     def setUp(self):
         super().setUp()
@@ -105,17 +125,33 @@ class TestSoftphoneEndToEnd(HttpCase):
         self.cr.clear()
         for browser, (_login, _password, path) in zip(browsers, logins, strict=True):
             browser.navigate_to(f"{self.base_url()}{path}", wait_stop=True)
-        for browser in browsers:
-            self.wait_for(browser, "document.querySelector('.o_didww_softphone') !== null",
-                          "the softphone in the top bar")
+        for browser, (_login, _password, path) in zip(browsers, logins, strict=True):
+            if path != BLANK_PATH:
+                self.wait_for(browser, "document.querySelector('.o_didww_softphone') !== null",
+                              "the softphone in the top bar")
         return browsers
+
+    def open_tabs(self, browser, count):
+        """``count`` tabs of the web client in ``browser`` (opened on BLANK_PATH)."""
+        self.assertTrue(self.js(browser, f"(window.tabs = Array.from({{length: {count}}}, "
+                                         "(_, i) => window.open('/odoo', `tab${i}`, 'popup,width=1024,height=768'))).every(Boolean)",
+                                gesture=True))
+        tabs = [Tab(browser, index) for index in range(count)]
+        for tab in tabs:
+            self.wait_for(tab, "document.querySelector('.o_didww_softphone') !== null", "the softphone in the top bar",
+                          timeout=90)
+        return tabs
 
     def open_browser(self, login, password, path="/odoo"):
         return self.open_browsers((login, password, path))[0]
 
-    def js(self, browser, expression):
+    def js(self, browser, expression, gesture=False):
+        if isinstance(browser, Tab):  # evaluated in the tab's window, through the page that opened it
+            expression = (f"((window, document, odoo) => ({expression}))(window.tabs[{browser.index}], "
+                          f"window.tabs[{browser.index}].document, window.tabs[{browser.index}].odoo)")
+            browser = browser.browser
         answer = browser._websocket_request("Runtime.evaluate", params={
-            "expression": expression, "returnByValue": True, "awaitPromise": True})
+            "expression": expression, "returnByValue": True, "awaitPromise": True, "userGesture": gesture})
         if "exceptionDetails" in answer:
             raise AssertionError(f"{expression}: {answer['exceptionDetails']}")
         return answer["result"].get("value")
@@ -160,6 +196,40 @@ class TestSoftphoneEndToEnd(HttpCase):
             });
             return packets;
         })()""")
+
+    def notifications(self, browser):
+        return self.js(browser, "[...document.querySelectorAll('.o_notification')].map(n => n.textContent.trim())")
+
+    def wait_notification(self, browser, text, timeout=30):
+        self.wait_for(browser, f"[...document.querySelectorAll('.o_notification')].some("
+                               f"n => n.textContent.includes({json.dumps(text)}))",
+                      f"a notification saying {text!r}", timeout)
+
+    def dial_pad(self, browser, number):
+        self.click(browser, ".o_didww_softphone_toggle")
+        self.wait_for(browser, "document.querySelector('.o_didww_softphone_input')", "the dial pad")
+        for key in number:
+            self.click(browser, f".o_didww_softphone_key[data-key='{key}']")
+        self.wait_for(browser, f"document.querySelector('.o_didww_softphone_input').value === {json.dumps(number)} "
+                               "&& !document.querySelector('.o_didww_softphone_dial').disabled", "the number typed")
+        self.click(browser, ".o_didww_softphone_dial")
+
+    def read_calls(self, users, until=lambda calls: True, timeout=30):
+        """{user id: [call values, newest first]} once ``until`` holds (or the timeout passed): the
+        browsers still talk to the server, so read through a cursor of our own."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self.registry.cursor() as cr:
+                env = api.Environment(cr, SUPERUSER_ID, {})
+                calls = {user.id: [] for user in users}
+                for call in env["didww.call"].search([("user_id", "in", users.ids)]):
+                    calls[call.user_id.id].append({
+                        "direction": call.direction, "number": call.number, "partner_id": call.partner_id.id,
+                        "state": call.state, "end_cause": call.end_cause, "failure_reason": call.failure_reason,
+                        "duration": call.duration, "id": call.id})
+            if until(calls) or time.monotonic() > deadline:
+                return calls
+            time.sleep(0.2)
 
     def assert_no_browser_error(self, *browsers):
         for browser in browsers:
@@ -251,3 +321,120 @@ class TestSoftphoneEndToEnd(HttpCase):
         self.click(alice, ".o_didww_softphone_enabled")
         self.wait_state(alice, status="ready")
         self.assert_no_browser_error(alice)
+
+    def test_a_link_to_a_number_the_pbx_does_not_know_fails_with_a_notification(self):
+        alice = self.open_browser("sp_alice", "sp_alice_pw1", f"/odoo/contacts/{self.nobody_desk.id}")
+        self.wait_state(alice, status="ready")
+        self.wait_for(alice, "document.querySelector(\"div[name='phone'] a.o_phone_form_link\")", "the Call link")
+        self.click(alice, "div[name='phone'] a.o_phone_form_link")
+        self.wait_notification(alice, "does not exist or cannot be reached")
+        self.assertIn("Call failed", " ".join(self.notifications(alice)))
+        self.assertFalse(self.js(alice, "Boolean(document.querySelector('.o_didww_softphone_panel'))"))
+        calls = self.read_calls(self.alice, lambda calls: calls[self.alice.id]
+                                and calls[self.alice.id][0]["state"] == "failed")
+        self.assertEqual({k: calls[self.alice.id][0][k] for k in ("state", "end_cause", "partner_id")},
+                         {"state": "failed", "end_cause": "failed", "partner_id": self.nobody_desk.id})
+        self.assertIn("does not exist", calls[self.alice.id][0]["failure_reason"])
+        self.assert_no_browser_error(alice)
+
+    def test_a_dial_pad_call_shows_the_contact_and_a_decline_is_told(self):
+        alice, bob = self.open_browsers(("sp_alice", "sp_alice_pw1", "/odoo"), ("sp_bob", "sp_bob_pw12", "/odoo"))
+        self.wait_state(alice, status="ready")
+        self.wait_state(bob, status="ready")
+        self.dial_pad(alice, "1002")
+        self.wait_state(bob, call="ringing")
+        self.wait_for(alice, "document.querySelector('.o_didww_softphone_name').textContent.trim() === \"Bob's Desk\"",
+                      "the contact's name on the dial-pad call")
+        self.assertEqual(self.softphone(alice)["call"], "calling")
+        self.wait_state(bob, badge="ringing")
+        self.click(bob, ".o_didww_softphone_decline")
+        self.wait_state(alice, call="")
+        # the panel is open on Alice's side (she opened it to dial): the outcome shows there
+        self.wait_for(alice, "document.querySelector('.o_didww_softphone_last')?.textContent.includes("
+                             "\"Bob's Desk declined the call\")", "the decline in the panel")
+        calls = self.read_calls(self.alice, lambda calls: calls[self.alice.id]
+                                and calls[self.alice.id][0]["state"] == "declined")
+        self.assertEqual(calls[self.alice.id][0]["partner_id"], self.bob_desk.id)
+        self.assert_no_browser_error(alice, bob)
+
+    def test_the_callee_browser_dies_mid_call_the_caller_side_ends_dropped(self):
+        alice, bob = self.open_browsers(("sp_alice", "sp_alice_pw1", f"/odoo/contacts/{self.bob_desk.id}"),
+                                        ("sp_bob", "sp_bob_pw12", "/odoo"))
+        self.wait_state(alice, status="ready")
+        self.wait_state(bob, status="ready")
+        self.wait_for(alice, "document.querySelector(\"div[name='phone'] a.o_phone_form_link\")", "the Call link")
+        self.click(alice, "div[name='phone'] a.o_phone_form_link")
+        self.wait_state(bob, call="ringing")
+        self.click(bob, ".o_didww_softphone_answer")
+        self.wait_state(alice, call="active")
+        self.wait_state(bob, call="active")
+        self.read_calls(self.alice | self.bob, lambda calls: all(
+            c and c[0]["state"] == "in_progress" for c in calls.values()))
+        killed = time.monotonic()
+        bob.chrome.kill()  # a crash: no BYE, no unload
+        bob.chrome.wait()
+        self.wait_state(alice, call="", timeout=60)
+        _logger.info("softphone: the caller's call ended %.1f s after the callee's browser died",
+                     time.monotonic() - killed)
+        self.assertEqual(self.js(alice, "document.querySelector('.o_didww_softphone').dataset.badge"), "ready")
+        calls = self.read_calls(self.alice | self.bob, lambda calls: calls[self.alice.id][0]["state"] == "dropped")
+        self.assertEqual({k: calls[self.alice.id][0][k] for k in ("state", "end_cause")},
+                         {"state": "dropped", "end_cause": "dropped"})
+        # the vanished side: left in progress, closed by the cron once its heartbeat is old
+        bob_call = calls[self.bob.id][0]
+        self.assertEqual(bob_call["state"], "in_progress")
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            env["didww.call"].browse(bob_call["id"]).write({"last_seen": "2000-01-01 00:00:00"})
+            env["didww.call"]._cron_close_interrupted()
+        calls = self.read_calls(self.bob)
+        self.assertEqual((calls[self.bob.id][0]["state"], calls[self.bob.id][0]["end_cause"]),
+                         ("interrupted", "interrupted"))
+        self.assert_no_browser_error(alice)
+
+    def test_three_tabs_of_one_user_are_one_registration_every_tab_handles_the_call(self):
+        home, bob = self.open_browsers(("sp_alice", "sp_alice_pw1", BLANK_PATH), ("sp_bob", "sp_bob_pw12", "/odoo"))
+        tabs = self.open_tabs(home, 3)
+        self.wait_state(bob, status="ready")
+        for tab in tabs:
+            self.wait_state(tab, status="ready")
+        roles = [self.js(tab, "document.querySelector('.o_didww_softphone').dataset.tab") for tab in tabs]
+        self.assertEqual(sorted(roles), ["follower", "follower", "leader"])
+        self.assertEqual(len(self.kamailio.contacts("1001")), 1, "one registration for three tabs")
+        leader = tabs[roles.index("leader")]
+        followers = [tab for tab in tabs if tab is not leader]
+
+        self.dial_pad(bob, "1001")
+        for tab in tabs:
+            self.wait_state(tab, call="ringing")
+        self.click(followers[0], ".o_didww_softphone_answer")
+        for tab in tabs:
+            self.wait_state(tab, call="active")
+        self.wait_state(bob, call="active")
+        deadline = time.monotonic() + 10
+        while self.audio_packets_received(leader) < 10:
+            self.assertLess(time.monotonic(), deadline, "the tab holding the call receives no audio")
+            time.sleep(0.2)
+        playing = [self.js(tab, "Boolean(odoo.__WOWL_DEBUG__.root.env.services.didww_softphone.audio?.srcObject)")
+                   for tab in tabs]
+        self.assertEqual(playing.count(True), 1, "the call's audio plays in one tab only")
+        self.click(followers[1], ".o_didww_softphone_mute")
+        for tab in tabs:
+            self.wait_for(tab, "document.querySelector('.o_didww_softphone_mute')?.getAttribute('aria-pressed') === 'true'",
+                          "the call muted in every tab")
+        self.click(followers[1], ".o_didww_softphone_hangup")
+        self.wait_state(bob, call="")
+        for tab in tabs:
+            self.wait_state(tab, call="")
+
+        # the tab holding the registration closes: another one takes over
+        closed = time.monotonic()
+        self.js(home, f"window.tabs[{leader.index}].close()")
+        self.wait_for(home, " || ".join(
+            f"(window.tabs[{tab.index}].document.querySelector('.o_didww_softphone')?.dataset.tab === 'leader' && "
+            f"window.tabs[{tab.index}].document.querySelector('.o_didww_softphone').dataset.status === 'ready')"
+            for tab in followers), "another tab registered", timeout=30)
+        _logger.info("softphone: another tab registered %.1f s after the registered tab closed",
+                     time.monotonic() - closed)
+        self.assertEqual(len(self.kamailio.contacts("1001")), 1, "the new tab's registration replaced the old one")
+        self.assert_no_browser_error(home, bob)

@@ -16,17 +16,29 @@ import {
 import { browser } from "@web/core/browser/browser";
 import { session } from "@web/session";
 
-import { OFF_KEY, sipStack } from "@didww_connector/softphone/softphone_service";
+import { JSSIP_BUNDLE } from "@didww_connector/softphone/sip_stack";
+import { browserTabs } from "@didww_connector/softphone/browser_tabs";
+import { OFF_KEY, Softphone, sipStack } from "@didww_connector/softphone/softphone_service";
 import { SoftphoneSystray } from "@didww_connector/softphone/softphone_systray";
 
 describe.current.tags("desktop");
 
 const SECRET = "s3cret-of-the-user";
 
+/** An RTCPeerConnection as far as the softphone watches it: its ICE state. */
+class FakePeerConnection extends EventTarget {
+    iceConnectionState = "new";
+    setIce(state) {
+        this.iceConnectionState = state;
+        this.dispatchEvent(new Event("iceconnectionstatechange"));
+    }
+}
+
 /** A SIP session speaking JsSIP's API, driven by the test. */
 class FakeSession {
     constructor(number, displayName = "") {
         this.handlers = {};
+        this.connection = new FakePeerConnection();
         this.remote_identity = { uri: { user: number }, display_name: displayName };
         this.actions = [];
     }
@@ -109,11 +121,17 @@ defineModels([Lead]);
 
 let agents;
 let logged;
+let endCauses;
+let notes;
 
 beforeEach(() => {
     agents = [];
     logged = [];
+    endCauses = [];
+    notes = [];
     patchWithCleanup(session, { didww_softphone: true });
+    // one tab, unless a test opens more
+    patchWithCleanup(browserTabs, { isShared: () => false, claim: (name, onLeader) => onLeader() });
     patchWithCleanup(sipStack, {
         createUA(config) {
             const ua = new FakeUA(config);
@@ -144,12 +162,28 @@ beforeEach(() => {
     });
     onRpc("didww.call", "didww_ended", ({ args, kwargs }) => {
         logged.push(["ended", args[0][0], args[1], kwargs.failure_reason || false]);
+        endCauses.push(kwargs.end_cause || false);
+        return true;
+    });
+    onRpc("didww.call", "didww_alive", ({ args }) => {
+        logged.push(["alive", args[0][0]]);
         return true;
     });
 });
 
+/** Keep what the softphone tells the user in notifications. */
+function captureNotifications() {
+    patchWithCleanup(getService("notification"), {
+        add(message, options = {}) {
+            notes.push([String(message), options.type]);
+            return () => {};
+        },
+    });
+}
+
 async function mountReadySoftphone() {
     await mountWithCleanup(SoftphoneSystray);
+    captureNotifications();
     await animationFrame();
     const ua = agents.at(-1);
     ua.emit("connecting");
@@ -250,6 +284,7 @@ test("dial pad call: timer, mute, hold, DTMF, hang up, logged", async () => {
     expect(call.actions).toEqual(["mute", "unmute", "hold", "unhold", "dtmf 5", "dtmf #", "terminate"]);
     expect(".o_didww_softphone").toHaveAttribute("data-call", "");
     expect(logged.slice(1)).toEqual([["answered", 1], ["ended", 1, "done", false]]);
+    expect(endCauses).toEqual(["local"]);
     expect(".o_didww_softphone_last").toHaveText(/Call ended/);
 });
 
@@ -375,4 +410,367 @@ test("click-to-call: the plain tel: link when the softphone is not registered", 
     link.click();
     expect(defaultPrevented).toBe(false);
     expect(agents[0].calls).toHaveLength(0);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Never silent
+// ---------------------------------------------------------------------------------------------
+
+test("a call from a phone link that fails is told in a notification, in words (panel closed)", async () => {
+    const ua = await mountReadySoftphone();
+    const softphone = getService("didww_softphone");
+    await softphone.dial("1002");
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-badge", "calling");
+    ua.calls[0].session.emit("failed", {
+        cause: sipStack.causes.NOT_FOUND, originator: "remote", message: { status_code: 404 },
+    });
+    await animationFrame();
+    expect(notes).toEqual([[
+        "Call failed: calling Ona Customer: this number does not exist or cannot be reached through your phone system",
+        "danger",
+    ]]);
+    expect(logged.at(-1)).toEqual([
+        "ended", 1, "failed", "this number does not exist or cannot be reached through your phone system",
+    ]);
+    expect(endCauses).toEqual(["failed"]);
+    expect(".o_didww_softphone_panel").toHaveCount(0);
+});
+
+test("busy, declined, unanswered and ended calls from a link each get their notification", async () => {
+    const ua = await mountReadySoftphone();
+    const softphone = getService("didww_softphone");
+    const c = sipStack.causes;
+    const outcomes = [
+        [{ cause: c.BUSY, originator: "remote" }, "Busy: Ona Customer is on another call", "warning"],
+        [{ cause: c.REJECTED, originator: "remote" }, "Declined: Ona Customer declined the call", "warning"],
+        [{ cause: c.NO_ANSWER, originator: "remote" }, "Not answered: Ona Customer did not answer", "warning"],
+        [{ cause: c.UNAVAILABLE, originator: "remote" },
+            "Call failed: calling Ona Customer: the person you called cannot be reached right now", "danger"],
+    ];
+    for (const [index, [event]] of outcomes.entries()) {
+        await softphone.dial("1002");
+        ua.calls[index].session.emit("failed", event);
+    }
+    await softphone.dial("1002");
+    ua.calls.at(-1).session.emit("accepted");
+    ua.calls.at(-1).session.emit("ended", { originator: "remote", cause: c.BYE });
+    await animationFrame();
+    expect(notes).toEqual([
+        ...outcomes.map(([, text, type]) => [text, type]),
+        ["Call ended: Ona Customer hung up (00:00)", "info"],
+    ]);
+    expect(endCauses).toEqual(["remote", "remote", "remote", "failed", "remote"]);
+});
+
+test("with the panel open the outcome shows in the panel, not as a notification", async () => {
+    const ua = await mountReadySoftphone();
+    await contains(".o_didww_softphone_toggle").click();
+    expect(".o_didww_softphone_toggle").toHaveAttribute("aria-expanded", "true");
+    await getService("didww_softphone").dial("1002");
+    ua.calls[0].session.emit("failed", { cause: sipStack.causes.BUSY, originator: "remote" });
+    await animationFrame();
+    expect(notes).toEqual([]);
+    expect(".o_didww_softphone_last").toHaveText("Busy: Ona Customer is on another call");
+});
+
+test("a missed incoming call is a notification; the second caller while busy too", async () => {
+    const ua = await mountReadySoftphone();
+    const first = ua.ring("+37041654321", "");
+    await animationFrame();
+    first.emit("failed", { cause: sipStack.causes.CANCELED, originator: "remote" });
+    await animationFrame();
+    expect(notes).toEqual([["Not answered: missed call from Ona Customer", "warning"]]);
+    const second = ua.ring("2001", "Desk");
+    await animationFrame();
+    second.answer();
+    await animationFrame();
+    ua.ring("2002", "Other");
+    await animationFrame();
+    await animationFrame();
+    expect(notes.at(-1)).toEqual(["Busy: Other called while you were on another call", "warning"]);
+});
+
+test("the badge follows the call: ringing, in call, on hold, reconnecting, then ready", async () => {
+    const ua = await mountReadySoftphone();
+    const call = ua.ring("2001", "Desk");
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-badge", "ringing");
+    expect(".o_didww_softphone_status").toHaveText("Ringing");
+    await contains(".o_didww_softphone_answer").click();
+    expect(".o_didww_softphone").toHaveAttribute("data-badge", "in_call");
+    expect(".o_didww_softphone_status").toHaveText("In call");
+    expect(".o_didww_softphone_toggle").toHaveAttribute("title", "In call");
+    await contains(".o_didww_softphone_hold").click();
+    expect(".o_didww_softphone").toHaveAttribute("data-badge", "on_hold");
+    expect(".o_didww_softphone_hold").toHaveAttribute("aria-pressed", "true");
+    await contains(".o_didww_softphone_hold").click();
+    expect(".o_didww_softphone_hold").toHaveAttribute("aria-pressed", "false");
+    call.connection.setIce("disconnected");
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-badge", "reconnecting");
+    expect(".o_didww_softphone_reconnecting").toHaveCount(1);
+    call.connection.setIce("connected");
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-badge", "in_call");
+    call.emit("ended", { originator: "remote", cause: sipStack.causes.BYE });
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-badge", "ready");
+});
+
+test("a registration failure is announced once, with its reason", async () => {
+    await mountWithCleanup(SoftphoneSystray);
+    captureNotifications();
+    await animationFrame();
+    const ua = agents[0];
+    ua.emit("disconnected", { code: 1006 });
+    ua.emit("connecting");
+    ua.emit("disconnected", { code: 1006 });
+    await animationFrame();
+    expect(notes).toEqual([["The softphone could not connect: Server unreachable.", "danger"]]);
+    ua.emit("registered");
+    ua.emit("disconnected", { code: 1006 });
+    ua.emit("disconnected", { code: 1006 });
+    await animationFrame();
+    expect(notes.at(-1)).toEqual(["The softphone lost its connection (Server unreachable): it keeps retrying.", "warning"]);
+    expect(notes).toHaveLength(2);
+});
+
+test("a wrong secret is announced with its reason", async () => {
+    await mountWithCleanup(SoftphoneSystray);
+    captureNotifications();
+    await animationFrame();
+    agents[0].emit("registrationFailed", { cause: sipStack.causes.AUTHENTICATION_ERROR });
+    await animationFrame();
+    expect(notes).toEqual([[
+        "The softphone could not connect: Wrong credentials: check your VoIP username and secret in My Preferences.",
+        "danger",
+    ]]);
+});
+
+test("mute is a pressed toggle; the digits sent by DTMF are shown", async () => {
+    const ua = await mountReadySoftphone();
+    await getService("didww_softphone").dial("1002");
+    ua.calls[0].session.emit("accepted");
+    await animationFrame();
+    expect(".o_didww_softphone_mute").toHaveAttribute("aria-pressed", "false");
+    await contains(".o_didww_softphone_mute").click();
+    expect(".o_didww_softphone_mute").toHaveAttribute("aria-pressed", "true");
+    await contains(".o_didww_softphone_keypad").click();
+    expect(".o_didww_softphone_keypad").toHaveAttribute("aria-pressed", "true");
+    for (const key of ["4", "2", "#"]) {
+        await contains(`.o_didww_softphone_key[data-key='${key}']`).click();
+    }
+    expect(".o_didww_softphone_dtmf").toHaveText("Sent: 42#");
+});
+
+// ---------------------------------------------------------------------------------------------
+// Never hangs
+// ---------------------------------------------------------------------------------------------
+
+test("media lost (ICE disconnected) for 8 s ends the call as dropped, with its cause", async () => {
+    const ua = await mountReadySoftphone();
+    await getService("didww_softphone").dial("1002");
+    const call = ua.calls[0].session;
+    call.emit("accepted");
+    call.connection.setIce("connected");
+    call.connection.setIce("disconnected");
+    await advanceTime(7000);
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "active");
+    await advanceTime(1000);
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "");
+    expect(call.actions).toEqual(["terminate"]);
+    expect(logged.at(-1)).toEqual(["ended", 1, "dropped", "the connection to the other party was lost"]);
+    expect(endCauses).toEqual(["dropped"]);
+    expect(notes.at(-1)).toEqual([
+        "Call dropped: the call with Ona Customer stopped: the connection to the other party was lost", "danger",
+    ]);
+});
+
+test("media failed (ICE failed) ends the call at once; media back in time keeps it", async () => {
+    const ua = await mountReadySoftphone();
+    const softphone = getService("didww_softphone");
+    await softphone.dial("1002");
+    const first = ua.calls[0].session;
+    first.emit("accepted");
+    first.connection.setIce("disconnected");
+    await advanceTime(5000);
+    first.connection.setIce("connected");
+    await advanceTime(10000);
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "active");
+    first.connection.setIce("failed");
+    await animationFrame();
+    expect(logged.at(-1)).toEqual(["ended", 1, "dropped", "the connection to the other party was lost"]);
+});
+
+test("the connection to the phone system lost for 12 s during a call ends it as dropped", async () => {
+    const ua = await mountReadySoftphone();
+    await getService("didww_softphone").dial("1002");
+    ua.calls[0].session.emit("accepted");
+    ua.emit("disconnected", { code: 1006 });
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-badge", "reconnecting");
+    await advanceTime(12000);
+    await animationFrame();
+    expect(logged.at(-1)).toEqual(["ended", 1, "dropped", "the connection to the phone system was lost"]);
+});
+
+test("a call in progress is confirmed to the server every minute", async () => {
+    const ua = await mountReadySoftphone();
+    await getService("didww_softphone").dial("1002");
+    ua.calls[0].session.emit("accepted");
+    await advanceTime(120000);
+    expect(logged.filter((l) => l[0] === "alive")).toEqual([["alive", 1], ["alive", 1]]);
+});
+
+test("an RTP timeout ends the call as dropped, a remote BYE as hung up by them", async () => {
+    const ua = await mountReadySoftphone();
+    const softphone = getService("didww_softphone");
+    await softphone.dial("1002");
+    ua.calls[0].session.emit("accepted");
+    ua.calls[0].session.emit("ended", { originator: "system", cause: sipStack.causes.RTP_TIMEOUT });
+    await softphone.dial("1003");
+    ua.calls[1].session.emit("accepted");
+    ua.calls[1].session.emit("ended", { originator: "remote", cause: sipStack.causes.BYE });
+    await animationFrame();
+    expect(logged.filter((l) => l[0] === "ended")).toEqual([
+        ["ended", 1, "dropped", "no more sound came from the other party"],
+        ["ended", 2, "done", false],
+    ]);
+    expect(endCauses).toEqual(["dropped", "remote"]);
+});
+
+test("a dial-pad call shows the contact's name the server found", async () => {
+    await mountReadySoftphone();
+    await contains(".o_didww_softphone_toggle").click();
+    await contains(".o_didww_softphone_input").edit("1002"); // confirmed with Enter: dials
+    await animationFrame();
+    expect(".o_didww_softphone_name").toHaveText("Ona Customer");
+    expect(".o_didww_softphone_number").toHaveText("1002");
+});
+
+test("JsSIP is loaded by the SIP stack when the softphone starts, not with the page", async () => {
+    expect(Boolean(window.JsSIP)).toBe(false);
+    expect(JSSIP_BUNDLE).toBe("didww_connector.assets_jssip");
+});
+
+// ---------------------------------------------------------------------------------------------
+// One softphone per browser
+// ---------------------------------------------------------------------------------------------
+
+/** BroadcastChannels between the tabs of a test, and the lock held by the first tab. */
+function fakeTabs() {
+    const channels = [];
+    const waiting = [];
+    let held = false;
+    patchWithCleanup(browserTabs, {
+        isShared: () => true,
+        channel() {
+            const channel = {
+                onmessage: null,
+                postMessage(data) {
+                    const copy = JSON.parse(JSON.stringify(data));
+                    for (const other of channels.filter((c) => c !== channel)) {
+                        Promise.resolve().then(() => other.onmessage?.({ data: copy }));
+                    }
+                },
+            };
+            channels.push(channel);
+            return channel;
+        },
+        claim(name, onLeader) {
+            if (held) {
+                waiting.push(onLeader);
+            } else {
+                held = true;
+                onLeader();
+            }
+        },
+    });
+    return {
+        channels,
+        /** The leader's tab closes: the browser hands the lock to the next tab waiting. */
+        closeLeader(leaderChannel) {
+            channels.splice(channels.indexOf(leaderChannel), 1);
+            waiting.shift()?.();
+        },
+    };
+}
+
+async function openSecondTab() {
+    const tab = new Softphone(null, { orm: getService("orm"), notification: getService("notification") });
+    tab.boot();
+    await animationFrame();
+    return tab;
+}
+
+test("a second tab does not register: it shows the first tab's call and answers, mutes, hangs up through it", async () => {
+    const tabs = fakeTabs();
+    const ua = await mountReadySoftphone();
+    const second = await openSecondTab();
+    expect(agents).toHaveLength(1); // one registration for both tabs
+    expect(second.state.tab).toBe("follower");
+    expect(getService("didww_softphone").state.tab).toBe("leader");
+    expect(second.state.status).toBe("ready");
+    expect(second.canCall).toBe(true);
+
+    const call = ua.ring("+37041654321", "");
+    await animationFrame();
+    await animationFrame();
+    expect(second.state.call.status).toBe("ringing");
+    expect(second.state.call.name).toBe("Ona Customer");
+    second.answer();
+    await animationFrame();
+    await animationFrame();
+    expect(call.actions).toEqual(["answer"]);
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "active");
+    expect(second.state.call.status).toBe("active");
+    expect(second.badge).toBe("in_call");
+    second.toggleMute();
+    second.sendDtmf("7");
+    await animationFrame();
+    await animationFrame();
+    expect(second.state.call.muted).toBe(true);
+    expect(second.state.call.dtmf).toBe("7");
+    second.hangup();
+    await animationFrame();
+    await animationFrame();
+    expect(call.actions).toEqual(["answer", "mute", "dtmf 7", "terminate"]);
+    expect(second.state.call).toBe(null);
+    expect(tabs.channels).toHaveLength(2);
+});
+
+test("a second tab dials through the first; outcomes are told in every tab", async () => {
+    fakeTabs();
+    const ua = await mountReadySoftphone();
+    const second = await openSecondTab();
+    await second.dial("1002", { resModel: "crm.lead", resId: 7 });
+    await animationFrame();
+    await animationFrame();
+    expect(logged[0]).toEqual(["outgoing", "1002", "crm.lead", 7]);
+    expect(ua.calls).toHaveLength(1);
+    ua.calls[0].session.emit("failed", { cause: sipStack.causes.BUSY, originator: "remote" });
+    await animationFrame();
+    await animationFrame();
+    // the leader's tab and the second tab: two notifications in this single test page
+    expect(notes.filter(([text]) => text === "Busy: Ona Customer is on another call")).toHaveLength(2);
+});
+
+test("when the tab holding the registration closes, another tab registers", async () => {
+    const tabs = fakeTabs();
+    await mountReadySoftphone();
+    const second = await openSecondTab();
+    expect(agents).toHaveLength(1);
+    tabs.closeLeader(tabs.channels[0]);
+    await animationFrame();
+    await animationFrame();
+    expect(second.state.tab).toBe("leader");
+    expect(agents).toHaveLength(2);
+    expect(agents[1].started).toBe(true);
+    // every tab of the browser registers with the same contact, so the new one replaces the old
+    expect(agents[1].config.contact_uri).toBe(agents[0].config.contact_uri);
+    expect(agents[1].config.contact_uri).toMatch(/^sip:[a-z0-9]{8}@[a-z0-9]{12}\.invalid;transport=ws$/);
+    agents[1].emit("registered");
+    expect(second.state.status).toBe("ready");
 });

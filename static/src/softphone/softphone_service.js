@@ -1,62 +1,53 @@
-/* global JsSIP */
 import { reactive } from "@odoo/owl";
 import { browser } from "@web/core/browser/browser";
 import { _t } from "@web/core/l10n/translation";
 import { rpc } from "@web/core/network/rpc";
 import { registry } from "@web/core/registry";
+import { user } from "@web/core/user";
 import { session } from "@web/session";
+
+import { browserTabs } from "./browser_tabs";
+
+import {
+    DROP_CAUSES,
+    DROP_TEXTS,
+    OUTCOME_TYPES,
+    REASONS,
+    badgeOf,
+    causeText,
+    outcomeText,
+} from "./call_state";
+import { Ringer } from "./ringer";
+import { sipStack } from "./sip_stack";
+
+export { REASONS } from "./call_state";
+export { sipStack } from "./sip_stack";
 
 /** localStorage key remembering that the user switched the softphone off (no secret is stored). */
 export const OFF_KEY = "didww_connector.softphone_off";
-
-/** Failure reasons, as shown to the user. */
-export const REASONS = {
-    credentials: _t("Wrong credentials: check your VoIP username and secret in My Preferences"),
-    unreachable: _t("Server unreachable"),
-    microphone: _t("Microphone access denied: allow it in the browser to call"),
-    config: _t("The softphone configuration could not be loaded"),
-};
-
-const BUSY = { status_code: 486, reason_phrase: "Busy Here" };
+/** localStorage key of this browser's SIP Contact and instance id (shared by its tabs; no secret). */
+export const CONTACT_KEY = "didww_connector.softphone_contact";
+/** What a tab may ask the tab holding the registration to do. */
+const COMMANDS = ["setEnabled", "dial", "answer", "decline", "hangup", "toggleMute", "toggleHold", "sendDtmf"];
+/** State every tab keeps for itself (the rest mirrors the tab holding the registration). */
+const LOCAL_KEYS = ["panelOpen", "tab"];
 
 /**
- * The SIP stack behind the softphone. Tests replace ``createUA`` with a fake user agent that
- * speaks JsSIP's event API (``on``/``start``/``stop``/``call``, sessions with ``answer``,
- * ``terminate``, ``mute``, ``hold``, ``sendDTMF``).
+ * How long a call in progress may go without media (ICE ``disconnected``) or without its
+ * connection to the phone system before the softphone ends it as dropped. ICE reports
+ * ``disconnected`` about 8 s after the other side vanished: the call ends within 20 s.
  */
-export const sipStack = {
-    createUA(config) {
-        JsSIP.debug.disable("JsSIP:*"); // SIP traces stay out of the console
-        return new JsSIP.UA({
-            sockets: [new JsSIP.WebSocketInterface(config.websocket_url)],
-            uri: config.uri,
-            authorization_user: config.username,
-            password: config.secret,
-            register: true,
-            session_timers: true,
-            user_agent: "Odoo DIDWW softphone",
-            connection_recovery_min_interval: config.recovery_min_interval || 2,
-            connection_recovery_max_interval: config.recovery_max_interval || 30,
-        });
-    },
-    /** JsSIP's cause names (JsSIP.C.causes), available before JsSIP is loaded in tests. */
-    causes: {
-        AUTHENTICATION_ERROR: "Authentication Error",
-        BUSY: "Busy",
-        REJECTED: "Rejected",
-        CANCELED: "Canceled",
-        NO_ANSWER: "No Answer",
-        USER_DENIED_MEDIA_ACCESS: "User Denied Media Access",
-        CONNECTION_ERROR: "Connection Error",
-        REQUEST_TIMEOUT: "Request Timeout",
-        BYE: "Terminated",
-    },
-};
+export const DEAD_LINE = { mediaMs: 8000, signallingMs: 12000 };
+/** The softphone confirms its live calls to the server this often (didww.call.HEARTBEAT). */
+export const HEARTBEAT_MS = 60000;
+
+const BUSY = { status_code: 486, reason_phrase: "Busy Here" };
 
 function digitsOf(uri) {
     return uri?.user || "";
 }
 
+/** The softphone: the SIP user agent, the call in progress and what the user is told. */
 export class Softphone {
     constructor(env, { orm, notification }) {
         this.env = env;
@@ -66,14 +57,20 @@ export class Softphone {
         this.session = null;
         this.audio = null;
         this.timer = null;
+        this.heartbeat = null;
+        this.deadLineTimer = null;
+        this.ringer = new Ringer();
+        this.announced = null; // the registration failure already announced
         this.state = reactive({
             available: Boolean(session.didww_softphone),
             enabled: !browser.localStorage.getItem(OFF_KEY),
             status: "off", // off | registering | ready | reconnecting | failed
             reason: "", // credentials | unreachable | microphone | config
             wasRegistered: false,
-            call: null, // {direction, number, name, status: calling|ringing|active, muted, held, ...}
-            lastCall: null, // {number, name, outcome, reason}
+            panelOpen: false, // the user opened the panel (it also shows by itself during a call)
+            tab: "leader", // leader: this tab holds the registration | follower: another tab does
+            call: null,
+            lastCall: null, // {number, name, outcome, reason, text}
             elapsed: 0, // seconds since the call was answered
         });
     }
@@ -87,8 +84,134 @@ export class Softphone {
         return this.state.status === "ready" && !this.state.call;
     }
 
+    /** What the top bar's badge says: ringing, in call, on hold, reconnecting... else the registration. */
+    get badge() {
+        return badgeOf(this.state.status, this.state.call);
+    }
+
+    /**
+     * Join this user's other tabs: the tab elected (see browser_tabs.js) registers, the others
+     * mirror its state and forward their commands to it; when it closes, another one takes over.
+     */
+    boot() {
+        if (!this.state.available) {
+            return;
+        }
+        const name = `didww_connector.softphone.${session.db}.${user.userId}`;
+        if (browserTabs.isShared()) {
+            this.channel = browserTabs.channel(name);
+            this.channel.onmessage = ({ data }) => this._onMessage(data);
+            this.state.tab = "follower";
+            this._post({ type: "hello" });
+        }
+        browserTabs.claim(name, () => this._lead());
+    }
+
+    _lead() {
+        this.state.tab = "leader";
+        if (this.state.call) {
+            // the call of the tab that held the registration ended with it (the server closes
+            // its log as interrupted)
+            this.state.call = null;
+        }
+        if (this.channel) {
+            this._publishChanges();
+            this._post({ type: "state", state: this._snapshot() });
+        }
+        browser.addEventListener("pagehide", () => this.ua?.stop()); // unregister, best effort
+        browser.addEventListener("beforeunload", (ev) => {
+            if (this.state.call) {
+                ev.preventDefault(); // closing this tab ends the call: the browser asks first
+                ev.returnValue = "";
+            }
+        });
+        this.start();
+    }
+
+    _post(message) {
+        this.channel?.postMessage(message);
+    }
+
+    /** The shared state, as plain data. */
+    _snapshot() {
+        const snapshot = JSON.parse(JSON.stringify(this.state));
+        for (const key of LOCAL_KEYS) {
+            delete snapshot[key];
+        }
+        return snapshot;
+    }
+
+    /** Send the state to the other tabs whenever it changes (at most once a microtask). */
+    _publishChanges() {
+        let scheduled = false;
+        const observer = reactive(this.state, () => {
+            if (!scheduled) {
+                scheduled = true;
+                Promise.resolve().then(() => {
+                    scheduled = false;
+                    JSON.stringify(observer); // observe every key again
+                    this._post({ type: "state", state: this._snapshot() });
+                });
+            }
+        });
+        JSON.stringify(observer);
+    }
+
+    _onMessage(data) {
+        if (this.state.tab === "leader") {
+            if (data.type === "hello") {
+                this._post({ type: "state", state: this._snapshot() });
+            } else if (data.type === "command" && COMMANDS.includes(data.name)) {
+                this[data.name](...(data.args || []));
+            }
+        } else if (data.type === "state") {
+            Object.assign(this.state, Object.fromEntries(
+                Object.entries(data.state).filter(([key]) => !LOCAL_KEYS.includes(key))));
+        } else if (data.type === "notify") {
+            this._showNotification(data.text, data.options, data.ifPanelClosed);
+        }
+    }
+
+    /** In a tab that does not hold the registration: ask the one that does. */
+    _forward(name, args = []) {
+        if (this.state.tab !== "follower") {
+            return false;
+        }
+        this._post({ type: "command", name, args });
+        return true;
+    }
+
+    /** Tell the user, in every tab (``ifPanelClosed``: only where the panel does not show it). */
+    _tell(text, options, ifPanelClosed = false) {
+        this._showNotification(String(text), options, ifPanelClosed);
+        this._post({ type: "notify", text: String(text), options, ifPanelClosed });
+    }
+
+    _showNotification(text, options, ifPanelClosed) {
+        if (!ifPanelClosed || !this.state.panelOpen) {
+            this.notification.add(text, options);
+        }
+    }
+
+    /** This browser's SIP Contact and instance id, the same in all its tabs. */
+    _contact() {
+        let contact;
+        try {
+            contact = JSON.parse(browser.localStorage.getItem(CONTACT_KEY) || "null");
+        } catch {
+            contact = null;
+        }
+        if (!contact?.uri || !contact?.instance) {
+            const token = (n) => Array.from(crypto.getRandomValues(new Uint8Array(n)),
+                (b) => "abcdefghijklmnopqrstuvwxyz0123456789"[b % 36]).join("");
+            contact = { uri: `sip:${token(8)}@${token(12)}.invalid;transport=ws`, instance: crypto.randomUUID() };
+            browser.localStorage.setItem(CONTACT_KEY, JSON.stringify(contact));
+        }
+        return contact;
+    }
+
     async start() {
-        if (!this.state.available || !this.state.enabled || this.ua) {
+        if (!this.state.available || !this.state.enabled || this.ua || this.state.tab === "follower") {
             return;
         }
         this.state.status = "registering";
@@ -98,8 +221,7 @@ export class Softphone {
             // the secret travels only here: kept in memory by the SIP stack, never stored
             config = await rpc("/didww/voip/config", {}, { silent: true });
         } catch {
-            this.state.status = "failed";
-            this.state.reason = "config";
+            this._failure("failed", "config");
             return;
         }
         if (!this.state.enabled) {
@@ -111,34 +233,46 @@ export class Softphone {
             return;
         }
         this.pbx = config.pbx_server;
-        const ua = sipStack.createUA(config);
+        let ua;
+        try {
+            const contact = this._contact();
+            ua = await sipStack.createUA({ ...config, contact_uri: contact.uri, instance_id: contact.instance });
+        } catch {
+            this._failure("failed", "config");
+            return;
+        }
+        if (!this.state.enabled || this.ua) {
+            return;
+        }
         this.ua = ua;
         ua.on("connecting", () => {
             if (this.state.status !== "reconnecting" && this.state.status !== "failed") {
                 this.state.status = "registering";
             }
         });
+        ua.on("connected", () => this._signallingBack());
         ua.on("registered", () => {
             this.state.status = "ready";
             this.state.reason = "";
             this.state.wasRegistered = true;
+            this.announced = null;
+            this._signallingBack();
         });
         ua.on("registrationFailed", ({ cause }) => {
             if (cause === sipStack.causes.AUTHENTICATION_ERROR) {
-                this.state.status = "failed";
-                this.state.reason = "credentials";
                 this.ua = null;
                 ua.stop(); // retrying with the same secret cannot succeed
+                this._failure("failed", "credentials");
             } else if (cause === sipStack.causes.CONNECTION_ERROR || cause === sipStack.causes.REQUEST_TIMEOUT) {
                 this._unreachable();
             } else {
-                this.state.status = "failed";
-                this.state.reason = cause;
+                this._failure("failed", causeText(cause));
             }
         });
         ua.on("disconnected", () => {
             if (this.ua === ua) {
                 this._unreachable();
+                this._signallingLost();
             }
         });
         ua.on("newRTCSession", ({ originator, session: sipSession, request }) => {
@@ -151,8 +285,25 @@ export class Softphone {
 
     /** The WebSocket dropped or never opened: JsSIP retries with an exponential backoff. */
     _unreachable() {
-        this.state.status = this.state.wasRegistered ? "reconnecting" : "failed";
-        this.state.reason = "unreachable";
+        this._failure(this.state.wasRegistered ? "reconnecting" : "failed", "unreachable");
+    }
+
+    /** Show a registration problem; announce it once (until the softphone registers again). */
+    _failure(status, reason) {
+        this.state.status = status;
+        this.state.reason = reason;
+        if (this.announced === reason) {
+            return;
+        }
+        this.announced = reason;
+        const text = REASONS[reason] || reason;
+        if (status === "reconnecting") {
+            this._tell(_t("The softphone lost its connection (%s): it keeps retrying.", text),
+                { type: "warning", title: _t("Softphone") });
+        } else {
+            this._tell(_t("The softphone could not connect: %s.", text),
+                { type: "danger", title: _t("Softphone") });
+        }
     }
 
     stop() {
@@ -167,11 +318,16 @@ export class Softphone {
         this.state.status = "off";
         this.state.reason = "";
         this.state.wasRegistered = false;
+        this.announced = null;
     }
 
     /** Switch the softphone on or off (remembered in this browser). */
     async setEnabled(enabled) {
         this.state.enabled = enabled;
+        if (this.state.tab === "follower") {
+            this._forward("setEnabled", [enabled]);
+            return;
+        }
         if (enabled) {
             browser.localStorage.removeItem(OFF_KEY);
             await this.start();
@@ -179,6 +335,10 @@ export class Softphone {
             browser.localStorage.setItem(OFF_KEY, "1");
             this.stop();
         }
+    }
+
+    setPanelOpen(open) {
+        this.state.panelOpen = open;
     }
 
     /**
@@ -189,18 +349,28 @@ export class Softphone {
         if (!this.canCall) {
             return false;
         }
-        const call = { direction: "outgoing", number, name: "", status: "calling", muted: false, held: false };
+        if (this._forward("dial", [number, { resModel, resId }])) {
+            return true;
+        }
+        const call = this._newCall("outgoing", number, "", "calling");
         this.state.call = call;
         this.state.lastCall = null;
-        const prepared = await this.orm.call("didww.call", "didww_outgoing", [number], {
-            res_model: resModel, res_id: resId,
-        });
+        let prepared;
+        try {
+            prepared = await this.orm.call("didww.call", "didww_outgoing", [number], {
+                res_model: resModel, res_id: resId,
+            });
+        } catch (error) {
+            this.state.call = null;
+            throw error;
+        }
         if (prepared.error) {
             this.state.call = null;
-            this.notification.add(prepared.error, { type: "danger" });
+            this._tell(prepared.error, { type: "danger" });
             return false;
         }
         Object.assign(this.state.call, { number: prepared.number, name: prepared.name || "", recordId: prepared.id });
+        this._startHeartbeat();
         const target = `sip:${prepared.number}@${this.pbx}`;
         let sipSession;
         try {
@@ -209,11 +379,15 @@ export class Softphone {
                 rtcOfferConstraints: { offerToReceiveAudio: true, offerToReceiveVideo: false },
             });
         } catch (error) {
-            this._ended("failed", error.message || String(error));
+            this._ended("failed", { reason: error.message || String(error), endCause: "failed" });
             return false;
         }
         this._bind(sipSession);
         return true;
+    }
+
+    _newCall(direction, number, name, status) {
+        return { direction, number, name, status, muted: false, held: false, reconnecting: false, dtmf: "" };
     }
 
     async _onIncoming(sipSession, request) {
@@ -222,22 +396,27 @@ export class Softphone {
         if (this.session || this.state.call) {
             sipSession.terminate(BUSY); // one call at a time: the second caller hears busy
             const log = await this.orm.call("didww.call", "didww_incoming", [number], { display_name: displayName });
-            await this.orm.call("didww.call", "didww_ended", [[log.id], "busy"]);
+            // the panel shows the call in progress, not this one: always a notification
+            this._tell(outcomeText({ direction: "incoming", number: log.number, name: log.name || displayName }, "busy"),
+                { type: OUTCOME_TYPES.busy });
+            await this.orm.call("didww.call", "didww_ended", [[log.id], "busy"], { end_cause: "local" });
             return;
         }
         this.state.lastCall = null;
-        this.state.call = { direction: "incoming", number, name: displayName, status: "ringing", muted: false, held: false };
+        this.state.call = this._newCall("incoming", number, displayName, "ringing");
         this._bind(sipSession);
-        this._ring(true);
+        this.ringer.start();
         const log = await this.orm.call("didww.call", "didww_incoming", [number], { display_name: displayName });
         if (this.state.call && this.session === sipSession) {
             Object.assign(this.state.call, { number: log.number, name: log.name || displayName, recordId: log.id });
+            this._startHeartbeat();
             if (this.state.call.status === "active") {
                 this.orm.call("didww.call", "didww_answered", [[log.id]]);
             }
         } else {
             // ended while its log was being created
-            this.orm.call("didww.call", "didww_ended", [[log.id], this._pendingOutcome || "missed"]);
+            const [outcome, endCause] = this._pendingOutcome || ["missed", "remote"];
+            this.orm.call("didww.call", "didww_ended", [[log.id], outcome], { end_cause: endCause });
         }
     }
 
@@ -245,6 +424,7 @@ export class Softphone {
         this.session = sipSession;
         const attach = (pc) => {
             pc.addEventListener("track", (ev) => this._playRemote(ev.streams[0]));
+            pc.addEventListener("iceconnectionstatechange", () => this._onMedia(sipSession, pc.iceConnectionState));
         };
         if (sipSession.connection) {
             attach(sipSession.connection);
@@ -252,14 +432,19 @@ export class Softphone {
         sipSession.on("peerconnection", ({ peerconnection }) => attach(peerconnection));
         sipSession.on("accepted", () => this._answered(sipSession));
         sipSession.on("confirmed", () => this._answered(sipSession));
-        sipSession.on("ended", () => {
-            if (this.session === sipSession) {
-                this._ended("done");
+        sipSession.on("ended", ({ originator, cause } = {}) => {
+            if (this.session !== sipSession) {
+                return;
+            }
+            if (DROP_CAUSES.includes(cause) || originator === "system") {
+                this._ended("dropped", { reason: causeText(cause), endCause: "dropped" });
+            } else {
+                this._ended("done", { endCause: originator === "local" ? "local" : "remote" });
             }
         });
-        sipSession.on("failed", ({ cause }) => {
+        sipSession.on("failed", ({ cause, originator, message } = {}) => {
             if (this.session === sipSession) {
-                this._failed(cause);
+                this._failed(cause, originator, message?.status_code);
             }
         });
     }
@@ -269,7 +454,7 @@ export class Softphone {
         if (this.session !== sipSession || !call || call.status === "active") {
             return;
         }
-        this._ring(false);
+        this.ringer.stop();
         call.status = "active";
         call.answeredAt = Date.now();
         this.state.elapsed = 0;
@@ -282,31 +467,100 @@ export class Softphone {
         }
     }
 
-    _failed(cause) {
-        const c = sipStack.causes;
-        if (cause === c.USER_DENIED_MEDIA_ACCESS) {
-            this.state.reason = "microphone";
-            return this._ended("failed", REASONS.microphone);
+    /** ICE state of the call's media: ``failed`` ends it now, ``disconnected`` after DEAD_LINE.mediaMs. */
+    _onMedia(sipSession, iceState) {
+        const call = this.state.call;
+        if (this.session !== sipSession || !call) {
+            return;
         }
-        if (cause === c.BUSY) {
-            return this._ended("busy");
+        if (iceState === "failed") {
+            this._drop(sipSession, "media");
+        } else if (iceState === "disconnected") {
+            call.reconnecting = true;
+            this._armDeadLine(sipSession, "media", DEAD_LINE.mediaMs);
+        } else if (iceState === "connected" || iceState === "completed") {
+            if (this.deadLineTimer?.why === "media") {
+                this._disarmDeadLine();
+            }
+            call.reconnecting = this.state.status === "reconnecting";
         }
-        if (cause === c.REJECTED) {
-            return this._ended("declined");
-        }
-        if (cause === c.CANCELED || cause === c.NO_ANSWER) {
-            // the caller gave up, or nobody answered
-            return this._ended("missed");
-        }
-        return this._ended("failed", cause);
     }
 
-    _ended(outcome, reason = "") {
+    /** The WebSocket to the phone system dropped during a call: it must come back within DEAD_LINE.signallingMs. */
+    _signallingLost() {
+        if (this.session && this.state.call) {
+            this.state.call.reconnecting = true;
+            if (!this.deadLineTimer) {
+                this._armDeadLine(this.session, "signalling", DEAD_LINE.signallingMs);
+            }
+        }
+    }
+
+    _signallingBack() {
+        if (this.deadLineTimer?.why === "signalling") {
+            this._disarmDeadLine();
+        }
+        if (this.state.call && !this.deadLineTimer) {
+            this.state.call.reconnecting = false;
+        }
+    }
+
+    _armDeadLine(sipSession, why, delay) {
+        this._disarmDeadLine();
+        const id = browser.setTimeout(() => this._drop(sipSession, why), delay);
+        this.deadLineTimer = { id, why };
+    }
+
+    _disarmDeadLine() {
+        if (this.deadLineTimer) {
+            browser.clearTimeout(this.deadLineTimer.id);
+            this.deadLineTimer = null;
+        }
+    }
+
+    /** End a call whose media or signalling is dead, on this side, and say so. */
+    _drop(sipSession, why) {
+        if (this.session !== sipSession) {
+            return;
+        }
+        const answered = this.state.call?.status === "active";
+        this._ended(answered ? "dropped" : "failed", { reason: DROP_TEXTS[why], endCause: "dropped" });
+        try {
+            sipSession.terminate();
+        } catch {
+            // already gone on the SIP side
+        }
+    }
+
+    _failed(cause, originator, statusCode) {
+        const c = sipStack.causes;
+        const endCause = originator === "local" ? "local" : "remote";
+        if (cause === c.USER_DENIED_MEDIA_ACCESS) {
+            this.state.reason = "microphone";
+            return this._ended("failed", { reason: REASONS.microphone, endCause: "failed" });
+        }
+        if (cause === c.BUSY) {
+            return this._ended("busy", { endCause: "remote" });
+        }
+        if (cause === c.REJECTED) {
+            return this._ended("declined", { endCause });
+        }
+        if (cause === c.CANCELED || cause === c.NO_ANSWER || cause === c.EXPIRES) {
+            // the caller gave up, or nobody answered
+            return this._ended("missed", { endCause });
+        }
+        return this._ended("failed", { reason: causeText(cause, statusCode), endCause: "failed" });
+    }
+
+    _ended(outcome, { reason = "", endCause = false } = {}) {
         const call = this.state.call;
-        this._ring(false);
-        if (this.timer) {
-            browser.clearInterval(this.timer);
-            this.timer = null;
+        this.ringer.stop();
+        this._disarmDeadLine();
+        for (const timer of ["timer", "heartbeat"]) {
+            if (this[timer]) {
+                browser.clearInterval(this[timer]);
+                this[timer] = null;
+            }
         }
         this.session = null;
         this.state.call = null;
@@ -321,42 +575,73 @@ export class Softphone {
                 this.state.reason = "";
             }
         }
-        this.state.lastCall = { number: call.number, name: call.name, outcome, reason };
+        const text = outcomeText(call, outcome, { reason, endCause, elapsed: this.state.elapsed });
+        this.state.lastCall = { number: call.number, name: call.name, outcome, reason, text };
+        this._notify(text, outcome);
         if (call.recordId) {
             this.orm.call("didww.call", "didww_ended", [[call.recordId], outcome], {
-                failure_reason: reason || false,
+                failure_reason: reason || false, end_cause: endCause,
             });
         } else {
-            this._pendingOutcome = outcome;
+            this._pendingOutcome = [outcome, endCause];
         }
     }
 
+    /** Tell how a call ended, as a notification when the panel is closed (it shows it otherwise). */
+    _notify(text, outcome) {
+        this._tell(text, { type: OUTCOME_TYPES[outcome] || "info" }, true);
+    }
+
+    _startHeartbeat() {
+        const call = this.state.call;
+        if (this.heartbeat || !call?.recordId) {
+            return;
+        }
+        this.heartbeat = browser.setInterval(() => {
+            if (this.state.call === call) {
+                this.orm.silent.call("didww.call", "didww_alive", [[call.recordId]]).catch(() => {});
+            }
+        }, HEARTBEAT_MS);
+    }
+
     answer() {
+        if (this._forward("answer")) {
+            return;
+        }
         if (this.session && this.state.call?.status === "ringing") {
-            this._ring(false);
+            this.ringer.stop();
             this.session.answer({ mediaConstraints: { audio: true, video: false } });
         }
     }
 
     decline() {
+        if (this._forward("decline")) {
+            return;
+        }
         if (this.session && this.state.call?.status === "ringing") {
             const sipSession = this.session;
-            this._ended("declined");
+            this._ended("declined", { endCause: "local" });
             sipSession.terminate({ status_code: 603, reason_phrase: "Decline" });
         }
     }
 
     hangup() {
+        if (this._forward("hangup")) {
+            return;
+        }
         const sipSession = this.session;
         if (!sipSession) {
             return;
         }
         const wasActive = this.state.call?.status === "active";
-        this._ended(wasActive ? "done" : "missed");
+        this._ended(wasActive ? "done" : "missed", { endCause: "local" });
         sipSession.terminate();
     }
 
     toggleMute() {
+        if (this._forward("toggleMute")) {
+            return;
+        }
         const call = this.state.call;
         if (!this.session || call?.status !== "active") {
             return;
@@ -370,6 +655,9 @@ export class Softphone {
     }
 
     toggleHold() {
+        if (this._forward("toggleHold")) {
+            return;
+        }
         const call = this.state.call;
         if (!this.session || call?.status !== "active") {
             return;
@@ -383,8 +671,12 @@ export class Softphone {
     }
 
     sendDtmf(tone) {
+        if (this._forward("sendDtmf", [tone])) {
+            return;
+        }
         if (this.session && this.state.call?.status === "active") {
             this.session.sendDTMF(tone);
+            this.state.call.dtmf += tone;
         }
     }
 
@@ -396,42 +688,13 @@ export class Softphone {
         this.audio.srcObject = stream;
         this.audio.play?.()?.catch?.(() => {});
     }
-
-    /** A ring tone made with Web Audio (no sound file); silent where audio is not allowed yet. */
-    _ring(on) {
-        if (this._ringer) {
-            browser.clearInterval(this._ringer.interval);
-            this._ringer.context.close();
-            this._ringer = null;
-        }
-        const AudioContext = browser.AudioContext || window.AudioContext;
-        if (!on || !AudioContext) {
-            return;
-        }
-        try {
-            const context = new AudioContext();
-            const beep = () => {
-                const oscillator = context.createOscillator();
-                const gain = context.createGain();
-                gain.gain.value = 0.1;
-                oscillator.frequency.value = 440;
-                oscillator.connect(gain).connect(context.destination);
-                oscillator.start();
-                oscillator.stop(context.currentTime + 1);
-            };
-            beep();
-            this._ringer = { context, interval: browser.setInterval(beep, 3000) };
-        } catch {
-            this._ringer = null;
-        }
-    }
 }
 
 export const softphoneService = {
     dependencies: ["orm", "notification"],
     start(env, services) {
         const softphone = new Softphone(env, services);
-        softphone.start();
+        softphone.boot();
         return softphone;
     },
 };

@@ -4,13 +4,10 @@ import { registry } from "@web/core/registry";
 import { useService } from "@web/core/utils/hooks";
 import { session } from "@web/session";
 
-export const STATUS_LABELS = {
-    off: _t("Off"),
-    registering: _t("Registering…"),
-    ready: _t("Ready"),
-    reconnecting: _t("Reconnecting…"),
-    failed: _t("Failed"),
-};
+import { BADGE_CLASSES, BADGE_LABELS, formatTimer } from "./call_state";
+
+export { formatTimer } from "./call_state";
+export const STATUS_LABELS = BADGE_LABELS;
 
 const CALL_LABELS = {
     calling: _t("Calling…"),
@@ -18,21 +15,7 @@ const CALL_LABELS = {
     active: _t("In call"),
 };
 
-const OUTCOME_LABELS = {
-    done: _t("Call ended"),
-    missed: _t("Not answered"),
-    declined: _t("Declined"),
-    busy: _t("Busy"),
-    failed: _t("Call failed"),
-};
-
 export const DIAL_KEYS = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "*", "0", "#"];
-
-export function formatTimer(seconds) {
-    const minutes = Math.floor(seconds / 60);
-    const rest = seconds % 60;
-    return `${String(minutes).padStart(2, "0")}:${String(rest).padStart(2, "0")}`;
-}
 
 /** The softphone in the top bar: status, dial pad, current call. */
 export class SoftphoneSystray extends Component {
@@ -42,7 +25,7 @@ export class SoftphoneSystray extends Component {
     setup() {
         this.softphone = useService("didww_softphone");
         this.state = useState(this.softphone.state);
-        this.ui = useState({ open: false, number: "", keypad: false });
+        this.ui = useState({ number: "", keypad: false });
         this.dialKeys = DIAL_KEYS;
     }
 
@@ -51,26 +34,27 @@ export class SoftphoneSystray extends Component {
     }
 
     get panelOpen() {
-        return this.ui.open || Boolean(this.call);
+        return this.state.panelOpen || Boolean(this.call);
+    }
+
+    get badge() {
+        return this.softphone.badge;
     }
 
     get statusText() {
-        return STATUS_LABELS[this.state.status] || this.state.status;
+        return BADGE_LABELS[this.badge] || this.badge;
     }
 
     get statusClass() {
-        return {
-            ready: "text-bg-success",
-            registering: "text-bg-info",
-            reconnecting: "text-bg-warning",
-            failed: "text-bg-danger",
-            off: "text-bg-secondary",
-        }[this.state.status];
+        return BADGE_CLASSES[this.badge];
     }
 
     get iconClass() {
         if (this.call?.status === "ringing") {
             return "text-danger o_didww_softphone_ringing";
+        }
+        if (this.call?.reconnecting) {
+            return "text-warning";
         }
         if (this.call) {
             return "text-success";
@@ -87,12 +71,7 @@ export class SoftphoneSystray extends Component {
     }
 
     get lastCallText() {
-        const last = this.state.lastCall;
-        if (!last) {
-            return "";
-        }
-        const label = OUTCOME_LABELS[last.outcome] || last.outcome;
-        return last.reason ? `${label}: ${last.reason}` : label;
+        return this.state.lastCall?.text || "";
     }
 
     get timer() {
@@ -100,7 +79,7 @@ export class SoftphoneSystray extends Component {
     }
 
     toggle() {
-        this.ui.open = !this.ui.open;
+        this.softphone.setPanelOpen(!this.state.panelOpen);
     }
 
     onToggleEnabled(ev) {
