@@ -130,7 +130,7 @@ class DidwwSmsNumber(models.Model):
         vals = dict(vals, number=e164)
         # an international number says its own country, over an empty or defaulted one
         international = raw and "number" in vals and raw.strip().startswith(("+", "00"))
-        if e164 and (not country or international) and (number_country := self._country_from_number(e164)):
+        if e164 and (not country or international) and (number_country := self._didww_country_of(e164)):
             vals["country_id"] = number_country.id
         return vals
 
