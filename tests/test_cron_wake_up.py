@@ -9,7 +9,7 @@ from odoo.tests import TransactionCase, tagged
 from ..models.ir_cron import cron_wake_up
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestCronWakeUp(TransactionCase):
     """Every webhook delivery wakes the processing cron; the wake-up goes over one connection kept
     by the process instead of a new PostgreSQL connection each time."""

@@ -13,7 +13,7 @@ def listen_backlog(listener):
     return struct.unpack_from("I", info, 28)[0]
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestListenBacklog(TransactionCase):
     """A burst of deliveries waits for a free worker of Odoo's multi-worker server instead of
     being reset (dev/bench.py --inbound measures the burst)."""

@@ -4,7 +4,7 @@ from ..tools.didww_sms_api import SMS_API_HOOK, DidwwSmsApi
 from .common import DidwwCase
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestSmsProvider(DidwwCase):
     """The same behaviour on 18.0 with the provider hook (``_get_sms_api_class``) and without it."""
 
