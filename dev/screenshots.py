@@ -73,6 +73,10 @@ def set_up(odoo, fake):
                 f"{odoo.url}/didww/webhook/{company_id}/{secret}", data=json.dumps(payload).encode(),
                 headers={"Content-Type": "application/json"}), timeout=30).read()
         time.sleep(5)  # the processing cron runs right after the request
+    # what a real deployment shows in the settings (the fake's address was for sending only)
+    odoo("res.company", "write", [company_id], {"didww_sms_api_url": "https://sms-out.didww.com"})
+    odoo("ir.config_parameter", "set_param", "web.base.url", "https://odoo.example.com")
+    odoo("ir.config_parameter", "set_param", "web.base.url.freeze", "True")  # else a login resets it
     return partner[0]
 
 
@@ -82,7 +86,7 @@ class Chromium:
         self.profile = tempfile.mkdtemp(prefix="didww-shots-")
         self.process = subprocess.Popen([binary, "--headless=new", "--no-sandbox", "--disable-gpu",
                                          "--remote-debugging-port=9333", f"--user-data-dir={self.profile}",
-                                         "--window-size=1400,900", "--hide-scrollbars", "about:blank"],
+                                         "--window-size=1600,900", "--hide-scrollbars", "about:blank"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(50):
             try:
@@ -96,7 +100,7 @@ class Chromium:
         host = url.split("://", 1)[1].split(":")[0]
         self.send("Network.enable")
         self.send("Network.setCookie", name="session_id", value=session_id, domain=host, path="/")
-        self.send("Emulation.setDeviceMetricsOverride", width=1400, height=900, deviceScaleFactor=1, mobile=False)
+        self.send("Emulation.setDeviceMetricsOverride", width=1600, height=900, deviceScaleFactor=1, mobile=False)
 
     def send(self, method, **params):
         self.next_id += 1
@@ -131,10 +135,10 @@ def main():
         partner = set_up(odoo, fake)
         browser = Chromium(odoo.session_id("admin", "admin"), options.url)
         try:
-            browser.shot(f"{options.url}/odoo/contacts/{partner}", "screenshot_sms_chatter.png")
             browser.shot(f"{options.url}/odoo/action-didww_connector.didww_sms_conversation_action",
-                         "screenshot_conversations.png")
+                         "screenshot_conversations.png", wait=15)  # the first page also loads the assets
             browser.shot(f"{options.url}/odoo/settings#didww_sms", "screenshot_settings.png", wait=8)
+            browser.shot(f"{options.url}/odoo/contacts/{partner}", "screenshot_sms_chatter.png", wait=8)
         finally:
             browser.close()
     finally:
