@@ -34,8 +34,7 @@ class TestSmsNotifications(DidwwSmsCase):
         message = self.send("Labas!")
         self.assertFalse(self.outbound_requests())
         self.assertSMSNotification([{"partner": self.partner, "number": "12", "state": "exception",
-                                     "failure_type": "sms_number_format", "recipient_check_sms": False}],
-                                   "Labas!", message)
+                                     "failure_type": "sms_number_format"}], "Labas!", message, check_sms=False)
 
     def test_transient_failure_stays_queued_then_sends(self):
         self.fake.script("/outbound_messages", status=503, body=None)
