@@ -1,3 +1,5 @@
+from . import base
+from . import didww_sms_document
 from . import res_company
 from . import res_config_settings
 from . import didww_sms_number

@@ -143,7 +143,7 @@ class DidwwSmsNumber(models.Model):
         vals = dict(vals, number=e164)
         # an international number says its own country, over an empty or defaulted one
         international = raw and "number" in vals and raw.strip().startswith(("+", "00"))
-        if e164 and (not country or international) and (number_country := self._country_from_number(e164)):
+        if e164 and (not country or international) and (number_country := self._didww_country_of(e164)):
             vals["country_id"] = number_country.id
         return vals
 
@@ -192,28 +192,13 @@ class DidwwSmsNumber(models.Model):
                 number=number, company=duplicate.company_id.name,
                 archived=self.env._(" (archived)") if not duplicate.active else ""))
 
-    @api.model
-    def _didww_e164(self, raw, country=None):
-        """``raw`` in E.164 as Odoo's ``phone_validation`` formats it (so that it compares equal to
-        ``phone_sanitized`` and ``phone.blacklist``), national formats read in ``country``; DIDWW's
-        digits-only wire format is understood too. ``None`` when it is not a valid number."""
-        if not raw or not isinstance(raw, str):
-            return None
-        country = country or self.env["res.country"]
-        # without a country only an international spelling can be read: DIDWW's digits, or with '+'
-        candidates = (raw, phone.from_wire(raw)) if country or raw.lstrip().startswith("+") else (phone.from_wire(raw),)
-        for candidate in candidates:
-            if candidate and (e164 := self._phone_format_number(candidate, country, force_format="E164")):
-                return e164
-        return None
-
     def _format_remote(self, raw, outbound=False):
         """Normalise a customer's number as this DIDWW number is set to (E.164, or kept as it came)."""
         self.ensure_one()
         reformat = self.reformat_outbound if outbound else self.reformat_inbound
         if not reformat:
             return (raw or "").strip()
-        return self._didww_e164(raw, self.country_id) or phone.loose(raw)
+        return self._didww_e164_or_loose(raw, self.country_id)
 
     # ------------------------------------------------------------
     # Assignment and source selection
@@ -245,7 +230,7 @@ class DidwwSmsNumber(models.Model):
         exact = numbers.filtered(lambda n: n.number == international) if international else numbers.browse()
         if exact:
             return exact[:1]
-        e164 = self._didww_e164(raw, company.country_id) or phone.loose(raw)
+        e164 = self._didww_e164_or_loose(raw, company.country_id)
         exact = numbers.filtered(lambda n: n.number == e164)
         if exact:
             return exact[:1]
@@ -273,9 +258,8 @@ class DidwwSmsNumber(models.Model):
 
     @api.model
     def _country_from_number(self, e164):
-        """The ``res.country`` of an E.164 number (empty when the number says nothing)."""
-        code = phone.country_of(e164) if e164 else None
-        return self.env["res.country"].search([("code", "=", code)], limit=1) if code else self.env["res.country"]
+        """Alias of ``base._didww_country_of`` (kept for callers on other branches)."""
+        return self._didww_country_of(e164)
 
     # ------------------------------------------------------------
     # DIDWW API v3 import

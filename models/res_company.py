@@ -18,9 +18,9 @@ from ..tools.didww_api_client import (
     uses_bearer_tokens,
 )
 from ..tools.didww_http import DidwwAuthError, DidwwError
+from ..tools.didww_sms_api import DidwwSmsApi
 from ..tools.didww_sms_client import DEFAULT_SMS_API_URL, DidwwSmsClient
 from .didww_cdr_export import CALLBACK_ROUTE
-from .didww_sms_api import SMS_API_HOOK, DidwwSmsApi
 
 WEBHOOK_ROUTE = "/didww/webhook"
 
@@ -272,14 +272,14 @@ class ResCompany(models.Model):
                        "next": {"type": "ir.actions.client", "tag": "reload"}},
         }
 
-    if SMS_API_HOOK:
-        # 18.0 revisions with the SMS provider hook: a DIDWW company's provider is DIDWW (used by
-        # sms.sms._send without a provider in context and by mass mailing's test SMS)
-        def _get_sms_api_class(self):
-            self.ensure_one()
-            if self.didww_sms_active:
-                return DidwwSmsApi
-            return super()._get_sms_api_class()
+    def _get_sms_api_class(self):
+        # the SMS provider hook of later 18.0 revisions (sms.sms._send without a provider in
+        # context, mass mailing's test SMS): a DIDWW company's provider is DIDWW. 18.0 as first
+        # released never calls it (sms.sms._send routes DIDWW SMS itself)
+        self.ensure_one()
+        if self.didww_sms_active:
+            return DidwwSmsApi
+        return super()._get_sms_api_class()
 
     # ------------------------------------------------------------
     # Clients (the ORM stops here; tools/ speak HTTP)

@@ -1,5 +1,6 @@
 from . import test_sms_outbound
 from . import test_sms_provider
+from . import test_sms_notifications
 from . import test_sms_faults
 from . import test_webhook
 from . import test_inbound_routing

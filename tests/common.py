@@ -2,6 +2,7 @@ import json
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
+from odoo.addons.sms.tests.common import SMSCase
 from odoo.tests import HttpCase, TransactionCase, new_test_user
 from odoo.tests.common import BaseCase, _super_send
 
@@ -110,3 +111,15 @@ class DidwwToolsCase(BaseCase):
         super().setUp()
         self.fake = FakeDidww().start()
         self.addCleanup(self.fake.stop)
+
+
+class DidwwSmsCase(DidwwMixin, SMSCase):
+    """Odoo's ``SMSCase`` assertions (``assertSMSNotification``, ``assertSMSFailed``...) on SMS sent
+    through the fake DIDWW: ``mockSMSGateway()`` keeps track of the SMS created (sent SMS are only
+    marked for deletion) and what DIDWW accepted becomes what ``SMSCase`` reads as sent."""
+
+    @contextmanager
+    def mockSMSGateway(self, *args, **kwargs):
+        with super().mockSMSGateway(*args, **kwargs):
+            yield
+        self._sms += [{"number": "+" + sent["destination"], "body": sent["content"]} for sent in self.fake.sent]

@@ -1,8 +1,10 @@
 """A local Kamailio (SIP over secure WebSocket) for the softphone's end-to-end tests.
 
 Debian packages: ``kamailio``, ``kamailio-websocket-modules``, ``kamailio-tls-modules``. When the
-binary is missing the tests fail with a clear error, unless ``DIDWW_ALLOW_NO_KAMAILIO=1`` is set,
-which makes them skip (and say why).
+binary is missing the tests fail with a clear error. They are tagged apart
+(``didww_connector_kamailio``, ``didww_connector_browser``, not ``standard``): ``odoo-bin --test-enable``
+runs them only when asked (``--test-tags didww_connector_browser``); ``dev/didww.py test`` runs them,
+and leaves the Kamailio ones out, saying NOT RUN, when it could not install Kamailio.
 """
 
 import os
@@ -11,26 +13,20 @@ import socket
 import subprocess
 import tempfile
 import time
-import unittest
 from pathlib import Path
 
 from .fake_didww import self_signed_certificate
 
 HERE = Path(__file__).resolve().parent / "kamailio"
-ALLOW_MISSING = "DIDWW_ALLOW_NO_KAMAILIO"
 
 
 def missing(what, install):
-    """A loud failure saying what to install, or a skip saying NOT RUN when ``ALLOW_MISSING`` is set."""
-    message = (f"{what} is not installed: the softphone's browser tests cannot run. Install {install}, "
-               f"or set {ALLOW_MISSING}=1 to skip these tests knowingly.")
-    if os.environ.get(ALLOW_MISSING) == "1":
-        raise unittest.SkipTest(f"NOT RUN: {message}")
-    raise RuntimeError(message)
+    """A loud failure saying what to install."""
+    raise RuntimeError(f"{what} is not installed: the softphone's browser tests cannot run. Install {install}.")
 
 
 def require_binary(name, package):
-    """The path of ``name``; a loud failure (or a skip when allowed) when it is missing."""
+    """The path of ``name``; a loud failure when it is missing."""
     path = shutil.which(name) or next(
         (p for p in (f"/usr/sbin/{name}", f"/usr/bin/{name}") if os.access(p, os.X_OK)), None)
     return path or missing(name, f"the Debian package(s) {package}")

@@ -10,7 +10,7 @@ from ..tools.didww_api_client import LATEST_API_VERSION, TOKENS
 from .common import DidwwCase
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestApiAuthSettings(DidwwCase):
 
     @classmethod

@@ -12,7 +12,7 @@ from .common import DidwwHttpCase
 from .fake_didww_api import cdr_in_row, cdr_out_row, sign_callback
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestCdrImport(DidwwHttpCase):
 
     @classmethod

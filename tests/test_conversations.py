@@ -10,7 +10,7 @@ def b64(text):
     return base64.b64encode(text.encode()).decode()
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestConversations(DidwwHttpCase):
     """CRM > Sales > SMS Conversations: one line per customer and number, for the users of the number."""
 

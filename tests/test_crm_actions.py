@@ -4,7 +4,7 @@ from odoo.tests import tagged
 from .common import DidwwCase
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestCrmActions(DidwwCase):
 
     @classmethod

@@ -69,7 +69,7 @@ class DroppingForwarder:
             sock.close()
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestCronWakeUp(DidwwHttpCase):
     """Every webhook delivery wakes the processing cron the way Odoo does (``ir.cron._trigger``),
     with no connection kept by the addon, and deliveries close together share one wake-up."""

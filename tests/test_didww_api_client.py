@@ -12,7 +12,7 @@ def make_dids(count):
              "features": ["voice_in", "sms_in"] if i % 2 == 0 else ["voice_in"]} for i in range(count)]
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestDidwwApiClient(DidwwToolsCase):
 
     def client(self, api_key=None, **kwargs):

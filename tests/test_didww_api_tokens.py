@@ -15,7 +15,7 @@ from .common import DidwwToolsCase
 from .test_didww_api_client import make_dids
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestDidwwApiTokens(DidwwToolsCase):
 
     def setUp(self):

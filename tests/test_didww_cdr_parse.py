@@ -21,7 +21,7 @@ from .fake_didww_api import (
 START = datetime.datetime(2026, 11, 20, 9, 30, 0)
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestDidwwCdrParse(BaseCase):
 
     def test_cdr_in_of_2026_04_16_uses_call_id_and_duration(self):

@@ -14,7 +14,7 @@ from ..tools.didww_sms_client import DidwwSmsClient, e164_digits
 from .common import DidwwToolsCase
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestDidwwSmsClient(DidwwToolsCase):
 
     def client(self, **kwargs):

@@ -28,7 +28,7 @@ def callback(status="Success", code_id=None, message_id="550e8400-e29b-41d4-a716
         "code_id": code_id, "fragments_sent": 7}}}
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestDidwwWebhookParse(BaseCase):
 
     def test_the_documented_callback_is_a_status_event(self):

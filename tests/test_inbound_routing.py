@@ -14,7 +14,7 @@ def b64(text):
     return base64.b64encode(text.encode()).decode()
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestInboundRouting(DidwwHttpCase):
 
     def inbound(self, text="Hi there", sender="37041654321", to="37041123456", uuid=None, **kwargs):
@@ -169,7 +169,7 @@ class TestInboundRouting(DidwwHttpCase):
                 self.assertEqual(response.status_code, 400, response.text)
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestInboundConcurrency(DidwwCase):
 
     def test_a_delivery_from_a_sender_being_processed_elsewhere_waits_and_creates_one_contact(self):

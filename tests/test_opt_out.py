@@ -9,7 +9,7 @@ def b64(text):
     return base64.b64encode(text.encode()).decode()
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestOptOut(DidwwHttpCase):
     """Inbound STOP / START keywords, the confirmation reply, and where opted-out numbers are skipped."""
 

@@ -10,7 +10,7 @@ from ..tools.sip_websocket import check_sip_websocket
 from .fake_didww import serve_websocket_once
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestPhoneAndSip(BaseCase):
 
     def test_the_wire_format_is_didww_digits_and_nothing_national(self):

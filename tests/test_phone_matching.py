@@ -5,7 +5,7 @@ from odoo.tests import tagged
 from .common import DidwwHttpCase
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestPhoneMatching(DidwwHttpCase):
     """DIDWW's digits meet what Odoo stored (``phone_sanitized``), both formatted by phone_validation."""
 

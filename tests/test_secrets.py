@@ -29,7 +29,7 @@ def _plain(value):
     return value
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class SecretSweepCase(TransactionCase):
 
     @classmethod

@@ -29,7 +29,7 @@ def b64(text):
     return base64.b64encode(text.encode()).decode()
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestRelationalReach(DidwwHttpCase):
 
     @classmethod
@@ -152,7 +152,7 @@ class TestRelationalReach(DidwwHttpCase):
         self.assert_reaches_only_readable("didww.webhook.event", events)
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestVoipProviderReach(DidwwHttpCase):
 
     @classmethod
@@ -186,7 +186,7 @@ class TestVoipProviderReach(DidwwHttpCase):
         self.assertFalse(any(config.values()))
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestNumberReassignment(DidwwHttpCase):
 
     def test_a_number_taken_away_ends_its_old_users_conversations(self):
@@ -214,7 +214,7 @@ class TestNumberReassignment(DidwwHttpCase):
         self.assertNotIn(self.user_sales.partner_id, message.notified_partner_ids)
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestWebhookBounds(DidwwHttpCase):
 
     def inbound(self, sender="37041654321", to="37041123456", text="Hello", **extra):

@@ -10,7 +10,7 @@ from .fake_didww import reconcile
 TOO_MANY = {"errors": [{"title": "Too Many Requests", "detail": "slow down"}]}
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestSmsFaults(DidwwCase):
     """The short version of ``dev/faults_outbound.py``: DIDWW misbehaves during a mass SMS, the
     queue runs until nothing is left, and what DIDWW received is reconciled with what Odoo shows."""
@@ -80,7 +80,7 @@ class TestSmsFaults(DidwwCase):
         self.assertIn("after 6 attempts", sms[0].didww_failure_reason)
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestSmsRetryVisible(DidwwCase):
     """Issue: a wrong API URL kept an SMS silently "In Queue" for 23 minutes."""
 

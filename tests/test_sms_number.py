@@ -7,7 +7,7 @@ from odoo.tools import mute_logger
 from .common import DidwwCase
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestSmsNumber(DidwwCase):
 
     def test_country_and_national_number_are_stored_in_e164(self):

@@ -8,7 +8,7 @@ from .common import DidwwCase
 FAKE_IAP_ERROR = {"errors": [{"title": "Bad Request", "detail": "destination - is invalid", "status": "400"}]}
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestSmsOutbound(DidwwCase):
 
     def send_to_partner(self, body="Hello from Odoo", partner=None, user=None):

@@ -12,7 +12,7 @@ def hoot_job_id(name):
     return f"{value:08x}"
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector", "-standard", "didww_connector_browser")
 class TestSoftphoneUnitJs(HttpCase):
 
     def test_softphone_hoot_unit_tests_pass_in_a_browser(self):

@@ -6,7 +6,7 @@ from odoo.tests import Form, tagged
 from .common import DidwwHttpCase
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector", "-standard", "didww_connector_browser")
 class TestScreens(DidwwHttpCase):
     """What the screens say, checked on the records behind them; the tours walk the same screens
     in a browser."""

@@ -5,7 +5,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 from .common import DidwwHttpCase
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector", "-standard", "didww_connector_browser")
 class TestUiTours(HttpCase):
 
     @classmethod
@@ -33,7 +33,7 @@ class TestUiTours(HttpCase):
         self.assertEqual(user.sudo().didww_voip_secret, "s3cret-from-tour")
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector", "-standard", "didww_connector_browser")
 class TestUiTourSms(DidwwHttpCase):
 
     def test_a_user_texts_a_contact_from_the_phone_field_and_sees_the_status_on_the_chatter(self):

@@ -10,7 +10,7 @@ from odoo.tests import HttpCase, new_test_user, tagged
 from .fake_didww import self_signed_certificate, serve_websocket_once
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestVoip(HttpCase):
 
     @classmethod

@@ -10,7 +10,7 @@ from ..tools.didww_webhook import MAX_BODY_BYTES
 from .common import DidwwHttpCase
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestWebhookStatus(DidwwHttpCase):
 
     def send_one(self):

@@ -7,7 +7,7 @@ from .common import DidwwHttpCase
 from .fuzz_webhook import requests_for
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestWebhookFuzz(DidwwHttpCase):
     """A short run of the fuzz suite (``dev/fuzz.py`` sends 10,000) through Odoo's test server."""
 

@@ -25,7 +25,7 @@ def inbound_payload(text, sender="37041654321", to="37041123456", uuid=None):
     return payload
 
 
-@tagged("post_install", "-at_install")
+@tagged("post_install", "-at_install", "didww_connector")
 class TestWebhookQueue(DidwwHttpCase):
     """The webhook stores and answers; the events cron processes out of the request."""
 

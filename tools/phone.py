@@ -3,7 +3,7 @@
 DIDWW writes numbers as E.164 digits without ``+``. Everything Odoo stores and compares
 (``phone_sanitized``, ``phone.blacklist``, our numbers and conversations) is E.164 with ``+``
 as Odoo's ``phone_validation`` formats it: the ORM side calls ``_phone_format`` for that
-(``didww.sms.number._didww_e164``); this module only translates the wire format.
+(``base._didww_e164``, models/base.py); this module only translates the wire format.
 """
 
 import re

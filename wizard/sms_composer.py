@@ -23,8 +23,8 @@ class SmsComposer(models.TransientModel):
                 composer.didww_source_info = False
                 continue
             single = composer.comment_single_recipient and composer.recipient_single_number_itf
-            destination = self.env["didww.sms.number"]._didww_e164(
-                composer.recipient_single_number_itf, company.country_id) if single else None
+            destination = self._didww_e164(composer.recipient_single_number_itf, company.country_id) \
+                if single else None
             source, reason = self.env["didww.sms.number"]._pick_source_with_reason(
                 company, self.env.user, destination)
             composer.didww_source_info = composer._didww_source_text(source, reason, bool(single))
@@ -73,8 +73,8 @@ class SmsComposer(models.TransientModel):
 
     def _didww_company(self):
         self.ensure_one()
-        SmsSms = self.env["sms.sms"]
-        return SmsSms._didww_company_of(SmsSms._didww_document(self.res_model, self.res_id))
+        document = self.env["didww.sms.document"]._didww_document(self.res_model, self.res_id)
+        return self.env["sms.sms"]._didww_company_of(document)
 
     def _prepare_mass_sms_values(self, records):
         """Mass SMS have no message: remember their company, sender and document on each SMS.
