@@ -20,8 +20,8 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-import inbound_harness as bench
 import didww as runner
+import inbound_harness as bench
 
 PADDING = "x" * (250 * 1024)
 
@@ -98,8 +98,9 @@ def main():
     print(f"load before/after: {bench.load_average()}")
     print(f"{sum(answers.values())} deliveries in {elapsed:.0f} s")
     print(f"event table: +{grown:.1f} MB ({grown / elapsed:.2f} MB/s), +{events1 - events0} events")
+    when = f"{drained:.0f} s after the flood" if drained is not None else "NOT within 120 s"
     print(f"contacts created: {partners1 - partners0} ({(partners1 - partners0) / elapsed * 60:.0f} per minute of "
-          f"flood), every accepted text processed {f'{drained:.0f} s after the flood' if drained is not None else 'NOT within 120 s'}")
+          f"flood), every accepted text processed {when}")
     return 0
 
 
