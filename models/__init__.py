@@ -4,6 +4,8 @@ from . import res_company
 from . import res_config_settings
 from . import didww_sms_number
 from . import didww_sms_session
+from . import didww_sms_inbound
+from . import res_partner
 from . import didww_webhook_event
 from . import didww_voip_provider
 from . import didww_voip_credential

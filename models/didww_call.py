@@ -250,7 +250,7 @@ class DidwwCall(models.Model):
         if not self.number.startswith("+") or len(self.number) <= MAX_EXTENSION_DIGITS + 1:
             return None  # an extension or a hidden number: nobody to call back outside the PBX
         # as an inbound SMS from that number: its contact (in any format), else a new contact
-        partner = self.env["didww.sms.session"]._didww_partner_by_number(self.number, self.company_id)
+        partner = self.env["res.partner"]._didww_find_by_phone(self.number, self.company_id)
         partner = partner or self.env["res.partner"].sudo().with_context(mail_create_nolog=True).create({
             "name": self.number, "phone": self.number,
             "country_id": self.env["didww.sms.number"]._country_from_number(self.number).id,

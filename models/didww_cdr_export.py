@@ -377,7 +377,7 @@ class DidwwCdrExport(models.Model):
     def _didww_caller(self, company, number, cache):
         """The contact (else open lead) with that number, as ``didww.call._didww_find_caller``
         finds it for the softphone, in ``company``; a contact whose number was typed in a national
-        format is found as inbound SMS find it (``didww.sms.session._didww_partner_by_number``)."""
+        format is found as inbound SMS find it (``res.partner._didww_find_by_phone``)."""
         key = ("caller", company.id, number)
         if key not in cache and self._didww_tail(number) not in self._didww_known_tails(cache):
             cache[key] = None  # no contact or lead has a number ending like this one: no search needed
@@ -385,7 +385,7 @@ class DidwwCdrExport(models.Model):
             # sudo: the server logs the call; the note and the activity go on the record whoever may see it
             document = self.env["didww.call"].sudo().with_company(company)._didww_find_caller(number)
             if (not document or document._name != "res.partner") and number.startswith("+"):
-                document = self.env["didww.sms.session"].sudo()._didww_partner_by_number(number, company) \
+                document = self.env["res.partner"]._didww_find_by_phone(number, company) \
                     or document
             cache[key] = document or None
         return cache[key]

@@ -97,7 +97,7 @@ class DidwwSmsNumber(models.Model):
     active = fields.Boolean(default=True)
     didww_did_id = fields.Char("DIDWW DID id", readonly=True, copy=False, index="btree_not_null")
 
-    # opt-out keywords (see didww.sms.session._didww_handle_opt_out)
+    # opt-out keywords (see didww.sms.inbound._handle_opt_out)
     optout_keywords = fields.Char(
         "Opt-out keywords", default=sms_keywords.OPT_OUT_DEFAULT,
         help="An inbound SMS that is exactly one of these words (any case, punctuation ignored) puts the "

@@ -10,7 +10,7 @@ from odoo import api, fields, models
 from odoo.tools import SQL, mute_logger
 
 from ..tools.didww_webhook import StatusEvent, WebhookFormatError, claim_key_of, parse_event
-from .didww_sms_session import ConversationBusy
+from .didww_sms_inbound import ConversationBusy
 
 _logger = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ WAKE_FALLBACK = timedelta(seconds=10)  # ... and stores one this far ahead when 
 OUTCOME_QUEUED = "queued"  # stored and committed, processed by the cron right after
 OUTCOME_DUPLICATE = "duplicate"  # the same event was stored before
 OUTCOME_UNKNOWN_NUMBER = "unknown_number"  # stored, but the company has no such DIDWW number
+# what a processed status callback made of its SMS (sms.tracker._didww_apply_status)
+STATUS_OUTCOMES = [("sent", "Sent"), ("delivered", "Delivered"), ("error", "Error"), ("ignored", "Unchanged")]
 OUTCOME_LIMITED = "limited"  # not stored: over the company's limits, DIDWW retries later
 UNKNOWN_PER_HOUR = 100  # events to unknown numbers kept an hour per company: examples for the admin
 
@@ -47,7 +49,7 @@ class DidwwWebhookEvent(models.Model):
 
     Storing is all the webhook request does; the ``Process webhook events`` crons, triggered on
     each store, process them in batches out of the request (an inbound SMS is routed by its
-    conversation, :meth:`didww.sms.session._route_inbound`; a status updates its SMS). Every
+    conversation, :meth:`didww.sms.inbound._route`; a status updates its SMS). Every
     processing cron, on every Odoo server of the database, claims events per claim key (a hash of
     the sender, of the SMS for a status): other senders' texts are processed side by side, and one
     sender's one after the other, in the order they came. The unique
@@ -85,6 +87,11 @@ class DidwwWebhookEvent(models.Model):
     sms_time = fields.Datetime("Sent at (DIDWW)", readonly=True, help="DIDWW's time of an inbound SMS (RFC 1123).")
     res_model = fields.Char("Document model", readonly=True)
     res_id = fields.Many2oneReference("Document", model_field="res_model", readonly=True)
+    # the number an inbound SMS was sent to, looked up once when it is stored (DIDWW numbers are
+    # readable by the company's users; events by administrators only)
+    number_id = fields.Many2one("didww.sms.number", "DIDWW number", readonly=True, ondelete="set null")
+    status_outcome = fields.Selection(STATUS_OUTCOMES, "SMS status after", readonly=True,
+                                      help="What a processed status callback made of its SMS.")
     new_sender = fields.Boolean(readonly=True, help="The sender had no conversation with the number yet.")
     unknown_number = fields.Boolean(readonly=True, help="Sent to a number the company does not have.")
 
@@ -147,6 +154,7 @@ class DidwwWebhookEvent(models.Model):
             "remote_addr": remote_addr,
             "sms_time": getattr(event_data, "time", None) or False,
             "claim_key": claim_key_of(company.id, event_data.order_key),
+            "number_id": number.id if number else False,
             "new_sender": new_sender,
             "unknown_number": unknown,
         }
@@ -162,7 +170,8 @@ class DidwwWebhookEvent(models.Model):
                 if unknown:
                     return StoreOutcome(OUTCOME_UNKNOWN_NUMBER, event, event.result)
                 # DIDWW retries a delivery that failed (e.g. to a number that exists now): again, now
-                event.write({"state": "pending", "next_attempt": fields.Datetime.now(), "unknown_number": False})
+                event.write({"state": "pending", "next_attempt": fields.Datetime.now(), "unknown_number": False,
+                             "number_id": number.id})
                 event._wake_processing()
                 return StoreOutcome(OUTCOME_QUEUED, event)
             return StoreOutcome(OUTCOME_DUPLICATE, event)
@@ -410,17 +419,21 @@ class DidwwWebhookEvent(models.Model):
                 return {"state": "ignored", "result": "no SMS with this DIDWW message id"}
             return {"state": "pending", "result": "no SMS with this DIDWW message id yet"}
         outcome = tracker_sudo._didww_apply_status(status)
-        return {"state": "done", "result": f"{status.kind} {status.status}: {outcome}"}
+        return {"state": "done", "status_outcome": outcome, "result": f"{status.kind} {status.status}: {outcome}"}
 
     def _process_inbound(self, sms, numbers=None):
-        numbers = {} if numbers is None else numbers
-        key = (self.company_id.id, sms.to)
-        if key not in numbers:
-            numbers[key] = self.env["didww.sms.number"]._find_by_number(self.company_id, sms.to)
-        number = numbers[key]
+        """Route an inbound SMS; its number was looked up when it was stored (looked up again, once a
+        batch, only for an SMS to a number the company did not have then)."""
+        number = self.number_id
+        if not number:
+            numbers = {} if numbers is None else numbers
+            key = (self.company_id.id, sms.to)
+            if key not in numbers:
+                numbers[key] = self.env["didww.sms.number"]._find_by_number(self.company_id, sms.to)
+            number = numbers[key]
         if not number:
             return {"state": "error", "result": self._unknown_number_text(sms.to)}
-        record, message, notified = self.env["didww.sms.session"]._route_inbound(number, sms)
+        record, message, notified = self.env["didww.sms.inbound"]._route(number, sms)
         return {
             "state": "done", "res_model": record._name, "res_id": record.id,
             "result": f"posted as message {message.id} on {record._name},{record.id} for {len(notified)} user(s)",
@@ -463,8 +476,7 @@ class DidwwWebhookEvent(models.Model):
     @api.depends("state", "kind", "result", "res_model", "res_id", "payload")
     def _compute_result_display(self):
         """The result in words: where an inbound SMS was posted, what a status did to which SMS."""
-        outcomes = {"sent": self.env._("Sent"), "delivered": self.env._("Delivered"),
-                    "error": self.env._("Error"), "ignored": self.env._("unchanged")}
+        outcomes = dict(self._fields["status_outcome"]._description_selection(self.env))
         statuses = {event: ((event._payload_dict().get("data") or {}) if event.kind == "status" else {})
                     for event in self}
         message_ids = [data.get("id") for data in statuses.values() if isinstance(data, dict) and data.get("id")]
@@ -481,11 +493,10 @@ class DidwwWebhookEvent(models.Model):
             elif event.state == "done" and event.kind == "status":
                 data = statuses[event] if isinstance(statuses[event], dict) else {}
                 status = (data.get("attributes") or {}).get("status") or ""
-                outcome = (event.result or "").rpartition(": ")[2]
                 event.result_display = self.env._(
                     "DIDWW says %(status)s: the SMS to %(number)s is %(outcome)s",
                     status=status, number=number_of.get(data.get("id")) or self.env._("a customer"),
-                    outcome=outcomes.get(outcome, outcome))
+                    outcome=outcomes.get(event.status_outcome, event.result or ""))
             elif event.state == "pending":
                 event.result_display = self.env._("Waiting: %(why)s", why=event.result or "")
             else:

@@ -176,7 +176,7 @@ class TestInboundConcurrency(DidwwCase):
         Event = self.env["didww.webhook.event"]
         params = {"to": "37041123456", "from": "37068888888", "text": "hello", "uuid": "c-1"}
         event = Event._store(self.company, params).event
-        key = self.env["didww.sms.session"]._sender_lock_key(self.company, "+37068888888")
+        key = self.env["didww.sms.inbound"]._sender_lock_key(self.company, "+37068888888")
         # another worker (a real second connection) is processing a delivery from the same sender
         with closing(sql_db.db_connect(self.env.cr.dbname).cursor()) as other:
             other.execute("SELECT pg_advisory_xact_lock(%s)", [key])
