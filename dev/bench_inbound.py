@@ -17,6 +17,7 @@ Loopback only, bounded in count and time. The harness (Odoo on a throwaway datab
 what was posted) is ``dev/inbound_harness.py``, shared with the fault, fuzz and scale scripts.
 """
 
+import itertools
 import random
 import re
 import threading
@@ -192,7 +193,7 @@ def longest_pause(poller, keys):
     """The longest time between two texts reaching their chatters: a run waiting for the cron
     workers' next minute shows as a pause of about 60 s, whatever the machine's load."""
     seen = sorted(poller.seen[key] for key in keys if key in poller.seen)
-    return max((later - earlier for earlier, later in zip(seen, seen[1:])), default=0.0)
+    return max((later - earlier for earlier, later in itertools.pairwise(seen)), default=0.0)
 
 
 def queries(odoo, options, rng):
