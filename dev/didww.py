@@ -685,6 +685,13 @@ http {{
     scgi_temp_path {root}/scgi;
     # max_fails=0: a refused connection in a burst never marks the only Odoo down for 10 s
     upstream odoo {{ server 127.0.0.1:{odoo_port} max_fails=0; }}
+    # the webhook: the same Odoo listed three times, so that a connection Linux resets in a burst
+    # (Odoo's listen backlog is 8 per worker) is tried again; a delivery is stored once whatever the tries
+    upstream odoo_webhook {{
+        server 127.0.0.1:{odoo_port} max_fails=0;
+        server 127.0.0.1:{odoo_port} max_fails=0;
+        server 127.0.0.1:{odoo_port} max_fails=0;
+    }}
     upstream odoochat {{ server 127.0.0.1:{gevent_port} max_fails=0; }}
     map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
     server {{
@@ -701,6 +708,15 @@ http {{
             proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_set_header X-Real-IP $remote_addr;
+        }}
+        location /didww/webhook/ {{
+            proxy_set_header X-Forwarded-Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Real-IP $remote_addr;
+            proxy_redirect off;
+            proxy_next_upstream error timeout non_idempotent;
+            proxy_pass http://odoo_webhook;
         }}
         location / {{
             proxy_set_header X-Forwarded-Host $http_host;

@@ -7,6 +7,7 @@ from psycopg2 import IntegrityError
 from psycopg2.errors import LockNotAvailable, SerializationFailure
 
 from odoo import api, fields, models
+from odoo.osv import expression
 from odoo.tools import SQL, mute_logger
 
 from ..tools.didww_webhook import StatusEvent, WebhookFormatError, claim_key_of, parse_event
@@ -296,9 +297,11 @@ class DidwwWebhookEvent(models.Model):
         transaction-level advisory lock per key, ``pg_try_advisory_xact_lock``): an event is
         processed only by the transaction holding its key, so one sender's texts are never processed
         by two workers at once. A key is left for a later batch (``contended``) when another worker
-        holds it, or when an older due event of it is not this transaction's: held by another worker,
-        or processed by one after this transaction's snapshot was taken. Its texts are then
-        processed later, never out of order and never twice.
+        holds it, or when an older event of it is not this transaction's: held by another worker,
+        processed by one after this transaction's snapshot was taken, or waiting for its retry
+        (e.g. its conversation was being created elsewhere). Its texts are then processed later,
+        never out of order and never twice; only an older text that failed (``error``) lets the
+        later ones go first.
         """
         rows = self._lock_oldest_due(limit)
         if rows is None:  # another worker processed some since this transaction began
@@ -314,8 +317,11 @@ class DidwwWebhookEvent(models.Model):
         won = {key for (key,) in self.env.cr.fetchall()}
         mine = {event_id for event_id, _key in rows}
         if won:
-            older = self.search_fetch(
-                [*self._due_domain(), ("claim_key", "in", list(won)), ("id", "<", max(first[key] for key in won))],
+            # due, or waiting for a retry a few seconds away (another worker had its sender): an
+            # older text that failed ("error") does not hold the sender's later ones
+            waiting = expression.OR([self._due_domain(), [("state", "=", "pending"), ("attempts", "<", MAX_ATTEMPTS)]])
+            older = self.search_fetch(expression.AND([waiting, [
+                ("claim_key", "in", list(won)), ("id", "<", max(first[key] for key in won))]]),
                 ["claim_key"], order="id")
             won -= {event.claim_key for event in older
                     if event.id not in mine and event.id < first[event.claim_key]}

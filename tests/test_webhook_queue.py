@@ -236,8 +236,10 @@ class TestWebhookQueue(DidwwHttpCase):
         with patch.object(type(Event), "_lock_oldest_due", held_elsewhere):
             self.assertEqual(Event._claim_due(BATCH_SIZE), (other, True))
         self.assertEqual(Event._claim_due(BATCH_SIZE), (older | later | other, False))
-        # an older text waiting for its retry does not hold the later ones (as before: due ones go on)
-        older.write({"next_attempt": fields.Datetime.now() + timedelta(hours=1)})
+        # an older text waiting for its retry holds the later ones; one that failed does not
+        older.write({"next_attempt": fields.Datetime.now() + timedelta(seconds=5), "attempts": 1})
+        self.assertEqual(Event._claim_due(BATCH_SIZE), (other, True))
+        older.write({"state": "error"})
         self.assertEqual(Event._claim_due(BATCH_SIZE), (later | other, False))
 
     def test_a_cron_worker_keeps_a_backlog_draining_and_wakes_more_workers(self):
