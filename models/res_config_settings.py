@@ -42,6 +42,7 @@ class ResConfigSettings(models.TransientModel):
         # sudo: the import's schedule is part of the DIDWW settings, which only admins reach
         return self.env.ref("didww_connector.ir_cron_didww_cdr_import", raise_if_not_found=False).sudo()
 
+    @api.depends("company_id")
     def _compute_didww_cdr_interval(self):
         cron = self._didww_cdr_cron()
         hours = (cron.interval_number * {"minutes": 1 / 60, "hours": 1, "days": 24, "weeks": 168, "months": 720}.get(
@@ -53,6 +54,8 @@ class ResConfigSettings(models.TransientModel):
         cron = self._didww_cdr_cron()
         for settings in self:
             hours = settings.didww_cdr_interval
+            if hours < 1 and not settings.didww_cdr_import:
+                continue  # the import is off: nothing to schedule
             if hours < 1:
                 raise UserError(self.env._("DIDWW's call records are imported every hour or less often: enter "
                                            "a whole number of hours, 1 or more."))
