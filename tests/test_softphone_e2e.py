@@ -15,6 +15,7 @@ from odoo import SUPERUSER_ID, api
 from odoo.tests import HttpCase, new_test_user, tagged
 from odoo.tests.common import ChromeBrowser
 
+from .fake_didww import FakeDidww
 from .kamailio_server import ALLOW_MISSING, KamailioServer, require_browser
 
 _logger = logging.getLogger(__name__)
@@ -59,7 +60,9 @@ class TestSoftphoneEndToEnd(HttpCase):
     def setUpClass(cls):
         super().setUpClass()
         require_browser()
-        cls.kamailio = KamailioServer({"1001": "alice-sip-pw", "1002": "bob-sip-pw"}, WSS_PORT)
+        # 12125550142: a caller from outside, for the missed-call rescue
+        cls.kamailio = KamailioServer({"1001": "alice-sip-pw", "1002": "bob-sip-pw", "12125550142": "carol-sip-pw"},
+                                      WSS_PORT)
         cls.addClassCleanup(cls.kamailio.cleanup)
         cls.kamailio.start()
         cls.provider = cls.env["didww.voip.provider"].create({
@@ -77,6 +80,11 @@ class TestSoftphoneEndToEnd(HttpCase):
         cls.alice_desk = cls.env["res.partner"].create({"name": "Alice's Desk", "phone": "1001"})
         # a number the PBX does not know (Kamailio answers 404)
         cls.nobody_desk = cls.env["res.partner"].create({"name": "Nobody's Desk", "phone": "1009"})
+        cls.carol = new_test_user(cls.env, login="sp_carol", password="sp_carol_pw1", name="Carol Caller",
+                                  groups="base.group_user")
+        cls.carol.write({"didww_voip_provider_id": cls.provider.id, "didww_voip_username": "12125550142",
+                         "didww_voip_secret": "carol-sip-pw"})
+        cls.customer = cls.env["res.partner"].create({"name": "Ursula Customer", "mobile": "+1 212-555-0142"})
 
     def setUp(self):
         super().setUp()
@@ -96,7 +104,7 @@ class TestSoftphoneEndToEnd(HttpCase):
         self.addCleanup(self.assert_no_secret_logged)
 
     def assert_no_secret_logged(self):
-        for secret in ("alice-sip-pw", "bob-sip-pw"):
+        for secret in ("alice-sip-pw", "bob-sip-pw", "carol-sip-pw"):
             leaks = [line for line in self.log_lines if secret in line]
             self.assertFalse(leaks, "a VoIP secret reached a log line")
         self.assertNotIn("alice-sip-pw", self.kamailio.log())
@@ -438,3 +446,34 @@ class TestSoftphoneEndToEnd(HttpCase):
                      time.monotonic() - closed)
         self.assertEqual(len(self.kamailio.contacts("1001")), 1, "the new tab's registration replaced the old one")
         self.assert_no_browser_error(home, bob)
+
+    def test_a_missed_call_gives_a_call_back_activity_and_texts_the_caller(self):
+        fake = FakeDidww().start()
+        self.addCleanup(fake.stop)
+        self.env.company.write({
+            "country_id": self.env.ref("base.us").id, "didww_sms_active": True,
+            "didww_sms_username": fake.username, "didww_sms_password": fake.password,
+            "didww_sms_api_url": fake.url, "didww_missed_call_sms": True})
+        self.env["didww.sms.number"].create({"number": "+19179056077", "user_ids": [(6, 0, self.alice.ids)]})
+        alice, carol = self.open_browsers(("sp_alice", "sp_alice_pw1", "/odoo"), ("sp_carol", "sp_carol_pw1", "/odoo"))
+        self.wait_state(alice, status="ready")
+        self.wait_state(carol, status="ready")
+        self.dial_pad(carol, "1001")
+        self.wait_state(alice, call="ringing")
+        self.wait_for(alice, "document.querySelector('.o_didww_softphone_name').textContent.trim() === 'Ursula Customer'",
+                      "the caller's contact")
+        self.click(carol, ".o_didww_softphone_hangup")  # Carol gives up before Alice answers
+        self.wait_state(alice, call="")
+        self.wait_notification(alice, "missed call from Ursula Customer")
+        calls = self.read_calls(self.alice, lambda calls: calls[self.alice.id]
+                                and calls[self.alice.id][0]["state"] == "missed")
+        self.assertEqual(calls[self.alice.id][0]["partner_id"], self.customer.id)
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            activities = env["res.partner"].browse(self.customer.id).activity_ids
+            self.assertEqual([(a.summary, a.user_id.id) for a in activities], [("Call back", self.alice.id)])
+            env["sms.sms"]._process_queue()
+        sent = [r["json"]["data"]["attributes"] for r in fake.requests if r["path"] == "/outbound_messages"]
+        self.assertEqual([(m["source"], m["destination"]) for m in sent], [("19179056077", "12125550142")])
+        self.assertIn("Sorry we missed your call", sent[0]["content"])
+        self.assert_no_browser_error(alice, carol)
