@@ -11,6 +11,8 @@ END_CAUSES = [
     ("dropped", "Dropped"),
     ("failed", "Failed"),
     ("interrupted", "Interrupted"),
+    ("transferred", "Transferred by us"),
+    ("transferred_by_them", "Transferred by them"),
 ]
 # the softphone confirms a live call every HEARTBEAT seconds; a call silent for INTERRUPTED_AFTER is
 # one whose browser vanished (tab closed, computer asleep, crash): the cron closes it
@@ -65,6 +67,8 @@ class DidwwCall(models.Model):
     end_cause = fields.Selection(END_CAUSES, readonly=True,
                                  help="Who or what ended the call: us, the other party, a lost connection, "
                                       "a failure, or the browser vanishing mid-call (closed by the server)")
+    transfer_target = fields.Char("Transferred to", readonly=True,
+                                  help="The number or extension the call was handed to")
     call_back_sms_at = fields.Datetime("Missed-call text sent", readonly=True,
                                        help="When the caller was texted about this missed call")
     last_seen = fields.Datetime("Last seen alive", readonly=True,
@@ -135,7 +139,7 @@ class DidwwCall(models.Model):
             {"state": "in_progress", "answered_at": fields.Datetime.now()})
         return True
 
-    def didww_ended(self, state, failure_reason=False, end_cause=False):
+    def didww_ended(self, state, failure_reason=False, end_cause=False, transfer_target=False):
         """Close the call (done, missed, declined, busy, failed, dropped) and note it on the
         document; ``end_cause`` says who or what ended it (see END_CAUSES)."""
         if state not in END_STATES or state == "interrupted":
@@ -151,6 +155,8 @@ class DidwwCall(models.Model):
                 "state": final,
                 "failure_reason": (failure_reason or False) if final in ("failed", "dropped") else False,
                 "end_cause": end_cause,
+                "transfer_target": (transfer_target or False) if end_cause in ("transferred", "transferred_by_them")
+                else False,
                 "duration": int((now - call.answered_at).total_seconds()) if call.answered_at else 0,
             })
             call._didww_post_note()
@@ -311,6 +317,12 @@ class DidwwCall(models.Model):
                      "remote": self.env._("hung up by the other party")}.get(self.end_cause, "")
         values = {"number": self.number, "user": self.user_id.name, "duration": self.duration_display,
                   "reason": self.failure_reason or state, "state": state, "ended": who_ended}
+        if self.state == "done" and self.end_cause == "transferred":
+            return self.env._("Call with %(number)s: %(user)s talked to them for %(duration)s, then transferred "
+                              "the call to %(target)s", target=self.transfer_target or "?", **values)
+        if self.state == "done" and self.end_cause == "transferred_by_them":
+            return self.env._("Call with %(number)s: %(user)s talked to them for %(duration)s, then they "
+                              "transferred %(user)s to %(target)s", target=self.transfer_target or "?", **values)
         if self.state == "done" and self.direction == "outgoing":
             if who_ended:
                 return self.env._("Outgoing call to %(number)s by %(user)s, %(duration)s, %(ended)s", **values)
