@@ -142,7 +142,8 @@ class TestSoftphoneEndToEnd(HttpCase):
     def open_tabs(self, browser, count):
         """``count`` tabs of the web client in ``browser`` (opened on BLANK_PATH)."""
         self.assertTrue(self.js(browser, f"(window.tabs = Array.from({{length: {count}}}, "
-                                         "(_, i) => window.open('/odoo', `tab${i}`, 'popup,width=1024,height=768'))).every(Boolean)",
+                                         "(_, i) => window.open('/odoo', `tab${i}`, 'popup,width=1024,height=768')))"
+                                         ".every(Boolean)",
                                 gesture=True))
         tabs = [Tab(browser, index) for index in range(count)]
         for tab in tabs:
@@ -428,7 +429,8 @@ class TestSoftphoneEndToEnd(HttpCase):
         self.assertEqual(playing.count(True), 1, "the call's audio plays in one tab only")
         self.click(followers[1], ".o_didww_softphone_mute")
         for tab in tabs:
-            self.wait_for(tab, "document.querySelector('.o_didww_softphone_mute')?.getAttribute('aria-pressed') === 'true'",
+            self.wait_for(tab, "document.querySelector('.o_didww_softphone_mute')?.getAttribute('aria-pressed') "
+                               "=== 'true'",
                           "the call muted in every tab")
         self.click(followers[1], ".o_didww_softphone_hangup")
         self.wait_state(bob, call="")
@@ -460,7 +462,8 @@ class TestSoftphoneEndToEnd(HttpCase):
         self.wait_state(carol, status="ready")
         self.dial_pad(carol, "1001")
         self.wait_state(alice, call="ringing")
-        self.wait_for(alice, "document.querySelector('.o_didww_softphone_name').textContent.trim() === 'Ursula Customer'",
+        self.wait_for(alice, "document.querySelector('.o_didww_softphone_name').textContent.trim() "
+                             "=== 'Ursula Customer'",
                       "the caller's contact")
         self.click(carol, ".o_didww_softphone_hangup")  # Carol gives up before Alice answers
         self.wait_state(alice, call="")
@@ -477,3 +480,58 @@ class TestSoftphoneEndToEnd(HttpCase):
         self.assertEqual([(m["source"], m["destination"]) for m in sent], [("19179056077", "12125550142")])
         self.assertIn("Sorry we missed your call", sent[0]["content"])
         self.assert_no_browser_error(alice, carol)
+
+    def test_blind_transfer_three_browsers_the_caller_ends_up_talking_to_the_colleague(self):
+        alice, bob, carol = self.open_browsers(("sp_alice", "sp_alice_pw1", "/odoo"),
+                                               ("sp_bob", "sp_bob_pw12", "/odoo"),
+                                               ("sp_carol", "sp_carol_pw1", "/odoo"))
+        for browser in (alice, bob, carol):
+            self.wait_state(browser, status="ready")
+        self.dial_pad(carol, "1001")
+        self.wait_state(alice, call="ringing")
+        self.click(alice, ".o_didww_softphone_answer")
+        self.wait_state(alice, call="active")
+        self.wait_state(carol, call="active")
+        self.click(alice, ".o_didww_softphone_transfer")
+        self.wait_for(alice, "document.querySelector('.o_didww_softphone_transfer_input')", "the transfer box")
+        self.js(alice, """(() => {
+            const input = document.querySelector('.o_didww_softphone_transfer_input');
+            input.value = '1002';
+            input.dispatchEvent(new Event('input', {bubbles: true}));
+            return true;
+        })()""")
+        self.wait_for(alice, "!document.querySelector('.o_didww_softphone_transfer_go').disabled", "the number typed")
+        self.click(alice, ".o_didww_softphone_transfer_go")
+        self.wait_state(alice, call="")
+        self.wait_state(bob, call="ringing")
+        self.click(bob, ".o_didww_softphone_answer")
+        self.wait_state(bob, call="active")
+        self.wait_state(carol, call="active")
+        self.wait_for(carol, "document.querySelector('.o_didww_softphone_name').textContent.trim() === \"Bob's Desk\"",
+                      "the colleague's contact on the caller's new call")
+        deadline = time.monotonic() + 10
+        while self.audio_packets_received(bob) < 10:
+            self.assertLess(time.monotonic(), deadline, "the colleague receives no audio from the caller")
+            time.sleep(0.2)
+        self.click(bob, ".o_didww_softphone_hangup")
+        self.wait_state(carol, call="")
+        users = self.alice | self.bob | self.carol
+        calls = self.read_calls(users, lambda calls: len(calls[self.carol.id]) == 2 and all(
+            c["state"] == "done" for cs in calls.values() for c in cs))
+        alice_call, = calls[self.alice.id]
+        self.assertEqual({k: alice_call[k] for k in ("direction", "number", "state", "end_cause", "partner_id")},
+                         {"direction": "incoming", "number": "+12125550142", "state": "done",
+                          "end_cause": "transferred", "partner_id": self.customer.id})
+        carol_second, carol_first = calls[self.carol.id]
+        self.assertEqual((carol_first["number"], carol_first["end_cause"]), ("1001", "transferred_by_them"))
+        self.assertEqual((carol_second["number"], carol_second["state"], carol_second["partner_id"]),
+                         ("1002", "done", self.bob_desk.id))
+        bob_call, = calls[self.bob.id]
+        self.assertEqual((bob_call["direction"], bob_call["state"], bob_call["end_cause"]),
+                         ("incoming", "done", "local"))
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            note = env["res.partner"].browse(self.customer.id).message_ids.filtered(
+                lambda m: "transferred the call to 1002" in (m.body or ""))
+            self.assertTrue(note, "the caller's chatter tells that Alice passed the call to 1002")
+        self.assert_no_browser_error(alice, bob, carol)
