@@ -81,7 +81,7 @@ class TestSoftphoneEndToEnd(HttpCase):
         # a number the PBX does not know (Kamailio answers 404)
         cls.nobody_desk = cls.env["res.partner"].create({"name": "Nobody's Desk", "phone": "1009"})
         cls.carol = new_test_user(cls.env, login="sp_carol", password="sp_carol_pw1", name="Carol Caller",
-                                  groups="base.group_user")
+                                  groups="base.group_user,base.group_partner_manager")
         cls.carol.write({"didww_voip_provider_id": cls.provider.id, "didww_voip_username": "12125550142",
                          "didww_voip_secret": "carol-sip-pw"})
         cls.customer = cls.env["res.partner"].create({"name": "Ursula Customer", "mobile": "+1 212-555-0142"})
@@ -402,6 +402,8 @@ class TestSoftphoneEndToEnd(HttpCase):
         self.assert_no_browser_error(alice)
 
     def test_three_tabs_of_one_user_are_one_registration_every_tab_handles_the_call(self):
+        # Alice's browsers of earlier tests may still be registered (closed without unregistering)
+        before = set(self.kamailio.contacts("1001"))
         home, bob = self.open_browsers(("sp_alice", "sp_alice_pw1", BLANK_PATH), ("sp_bob", "sp_bob_pw12", "/odoo"))
         tabs = self.open_tabs(home, 3)
         self.wait_state(bob, status="ready")
@@ -409,7 +411,7 @@ class TestSoftphoneEndToEnd(HttpCase):
             self.wait_state(tab, status="ready")
         roles = [self.js(tab, "document.querySelector('.o_didww_softphone').dataset.tab") for tab in tabs]
         self.assertEqual(sorted(roles), ["follower", "follower", "leader"])
-        self.assertEqual(len(self.kamailio.contacts("1001")), 1, "one registration for three tabs")
+        self.assertEqual(len(set(self.kamailio.contacts("1001")) - before), 1, "one registration for three tabs")
         leader = tabs[roles.index("leader")]
         followers = [tab for tab in tabs if tab is not leader]
 
@@ -446,7 +448,8 @@ class TestSoftphoneEndToEnd(HttpCase):
             for tab in followers), "another tab registered", timeout=30)
         _logger.info("softphone: another tab registered %.1f s after the registered tab closed",
                      time.monotonic() - closed)
-        self.assertEqual(len(self.kamailio.contacts("1001")), 1, "the new tab's registration replaced the old one")
+        self.assertEqual(len(set(self.kamailio.contacts("1001")) - before), 1,
+                         "the new tab's registration replaced the old one")
         self.assert_no_browser_error(home, bob)
 
     def test_a_missed_call_gives_a_call_back_activity_and_texts_the_caller(self):
