@@ -11,6 +11,8 @@ END_CAUSES = [
     ("dropped", "Dropped"),
     ("failed", "Failed"),
     ("interrupted", "Interrupted"),
+    ("transferred", "Transferred by us"),
+    ("transferred_by_them", "Transferred by them"),
 ]
 # the softphone confirms a live call every HEARTBEAT seconds; a call silent for INTERRUPTED_AFTER is
 # one whose browser vanished (tab closed, computer asleep, crash): the cron closes it
@@ -87,6 +89,8 @@ class DidwwCall(models.Model):
     end_cause = fields.Selection(END_CAUSES, readonly=True,
                                  help="Who or what ended the call: us, the other party, a lost connection, "
                                       "a failure, or the browser vanishing mid-call (closed by the server)")
+    transfer_target = fields.Char("Transferred to", readonly=True,
+                                  help="The number or extension the call was handed to")
     call_back_sms_at = fields.Datetime("Missed-call text sent", readonly=True,
                                        help="When the caller was texted about this missed call")
     last_seen = fields.Datetime("Last seen alive", readonly=True,
@@ -162,7 +166,7 @@ class DidwwCall(models.Model):
             {"state": "in_progress", "answered_at": fields.Datetime.now()})
         return True
 
-    def didww_ended(self, state, failure_reason=False, end_cause=False):
+    def didww_ended(self, state, failure_reason=False, end_cause=False, transfer_target=False):
         """Close the call (done, missed, declined, busy, failed, dropped) and note it on the
         document; ``end_cause`` says who or what ended it (see END_CAUSES)."""
         if state not in END_STATES or state == "interrupted":
@@ -179,6 +183,8 @@ class DidwwCall(models.Model):
                 "state": final,
                 "failure_reason": (failure_reason or False) if final in ("failed", "dropped") else False,
                 "end_cause": end_cause,
+                "transfer_target": (transfer_target or False) if end_cause in ("transferred", "transferred_by_them")
+                else False,
                 "duration": int((now - call.answered_at).total_seconds()) if call.answered_at else 0,
             })
             call._didww_post_note()
@@ -347,6 +353,12 @@ class DidwwCall(models.Model):
                      "remote": self.env._("hung up by the other party")}.get(self.end_cause, "")
         values = {"number": self.number, "user": self.user_id.name, "duration": self.duration_display,
                   "reason": self.failure_reason or state, "state": state, "ended": who_ended}
+        if self.state == "done" and self.end_cause == "transferred":
+            return self.env._("Call with %(number)s: %(user)s talked to them for %(duration)s, then transferred "
+                              "the call to %(target)s", target=self.transfer_target or "?", **values)
+        if self.state == "done" and self.end_cause == "transferred_by_them":
+            return self.env._("Call with %(number)s: %(user)s talked to them for %(duration)s, then they "
+                              "transferred %(user)s to %(target)s", target=self.transfer_target or "?", **values)
         if self.state == "done" and self.direction == "outgoing":
             if who_ended:
                 return self.env._("Outgoing call to %(number)s by %(user)s, %(duration)s, %(ended)s", **values)
@@ -368,7 +380,10 @@ class DidwwCall(models.Model):
         return self.env._("Call to %(number)s by %(user)s: not answered (%(state)s)", **values)
 
     def _didww_post_note(self):
+        """Note the call on its document, authored by the call's user. The document is one the user
+        may read (see ``_didww_readable``) but not always write, which Odoo asks to post."""
         document = self.env["sms.sms"]._didww_document(self.res_model, self.res_id) or self.partner_id
         if document and hasattr(document, "message_post"):
-            document.message_post(body=self._didww_note_body(), message_type="comment",
-                                  subtype_xmlid="mail.mt_note")
+            # sudo: the user may post about their own call on a document they can only read
+            document.sudo().message_post(body=self._didww_note_body(), message_type="comment",
+                                         subtype_xmlid="mail.mt_note", author_id=self.user_id.partner_id.id)

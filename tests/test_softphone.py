@@ -248,3 +248,15 @@ class TestSoftphoneCallLog(HttpCase):
         response = self.url_open("/web/bundle/didww_connector.assets_jssip")
         self.assertEqual(response.status_code, 200)
         self.assertIn("didww_connector.assets_jssip", response.text)
+
+    def test_a_transfer_is_logged_with_who_talked_to_whom(self):
+        call = self.Call.browse(self.Call.didww_incoming("+12125550142")["id"])
+        call.didww_answered()
+        call.didww_ended("done", end_cause="transferred", transfer_target="1003")
+        self.assertRecordValues(call, [{"state": "done", "end_cause": "transferred", "transfer_target": "1003"}])
+        self.assertIn("Alice Agent talked to them for 00:0", self.us_partner.message_ids[0].body)
+        self.assertIn("then transferred the call to 1003", self.us_partner.message_ids[0].body)
+        other = self.Call.browse(self.Call.didww_outgoing("+1 212-555-0142")["id"])
+        other.didww_answered()
+        other.didww_ended("done", end_cause="remote", transfer_target="1003")  # no transfer: no target
+        self.assertFalse(other.transfer_target)

@@ -72,6 +72,10 @@ class FakeSession {
     sendDTMF(tone) {
         this.actions.push(`dtmf ${tone}`);
     }
+    refer(target, options) {
+        this.actions.push(`refer ${target}`);
+        this.referHandlers = options.eventHandlers;
+    }
 }
 
 /** A user agent speaking JsSIP's API: the test emits what the server would cause. */
@@ -122,12 +126,14 @@ defineModels([Lead]);
 let agents;
 let logged;
 let endCauses;
+let targets;
 let notes;
 
 beforeEach(() => {
     agents = [];
     logged = [];
     endCauses = [];
+    targets = [];
     notes = [];
     patchWithCleanup(session, { didww_softphone: true });
     // one tab, unless a test opens more
@@ -163,6 +169,7 @@ beforeEach(() => {
     onRpc("didww.call", "didww_ended", ({ args, kwargs }) => {
         logged.push(["ended", args[0][0], args[1], kwargs.failure_reason || false]);
         endCauses.push(kwargs.end_cause || false);
+        targets.push(kwargs.transfer_target || false);
         return true;
     });
     onRpc("didww.call", "didww_alive", ({ args }) => {
@@ -773,4 +780,71 @@ test("when the tab holding the registration closes, another tab registers", asyn
     expect(agents[1].config.contact_uri).toMatch(/^sip:[a-z0-9]{8}@[a-z0-9]{12}\.invalid;transport=ws$/);
     agents[1].emit("registered");
     expect(second.state.status).toBe("ready");
+});
+
+// ---------------------------------------------------------------------------------------------
+// Transfer
+// ---------------------------------------------------------------------------------------------
+
+test("blind transfer: the call is handed to another number, then ends as transferred", async () => {
+    const ua = await mountReadySoftphone();
+    const call = ua.ring("+37041654321", "");
+    await animationFrame();
+    await contains(".o_didww_softphone_answer").click();
+    await contains(".o_didww_softphone_transfer").click();
+    await contains(".o_didww_softphone_transfer_input").edit("10 03", { confirm: false });
+    await contains(".o_didww_softphone_transfer_go").click();
+    expect(call.actions).toEqual(["answer", "refer sip:1003@sip.example.com"]);
+    expect(".o_didww_softphone_transfer").toHaveText(/Transferring to 1003/);
+    call.referHandlers.requestSucceeded({});
+    await animationFrame();
+    expect(call.actions.at(-1)).toBe("terminate");
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "");
+    expect(logged.at(-1)).toEqual(["ended", 1, "done", false]);
+    expect(endCauses).toEqual(["transferred"]);
+    expect(targets).toEqual(["1003"]);
+    expect(notes.at(-1)[0]).toBe("Call ended: you transferred Ona Customer to 1003 (00:00)");
+});
+
+test("a refused transfer is told and the call goes on", async () => {
+    const ua = await mountReadySoftphone();
+    const softphone = getService("didww_softphone");
+    await softphone.dial("1002");
+    const call = ua.calls[0].session;
+    call.emit("accepted");
+    softphone.transfer("1009");
+    call.referHandlers.requestFailed({ cause: sipStack.causes.NOT_FOUND });
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "active");
+    expect(notes.at(-1)).toEqual([
+        "The transfer to 1009 failed: this number does not exist or cannot be reached through your phone system",
+        "danger",
+    ]);
+});
+
+test("transferred by the other party: the softphone calls the target, the first call ends as transferred", async () => {
+    const ua = await mountReadySoftphone();
+    const softphone = getService("didww_softphone");
+    await softphone.dial("1002");
+    const first = ua.calls[0].session;
+    first.emit("accepted");
+    let accepted = null;
+    first.emit("refer", {
+        request: { refer_to: { uri: { user: "1003" } } },
+        accept: (init, options) => {
+            accepted = new FakeSession("1003");
+            init(accepted);
+            expect(options.mediaConstraints).toEqual({ audio: true, video: false });
+        },
+        reject: () => expect.step("rejected"),
+    });
+    await animationFrame();
+    expect(endCauses).toEqual(["transferred_by_them"]);
+    expect(targets).toEqual(["1003"]);
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "calling");
+    expect(logged.filter((l) => l[0] === "outgoing").map((l) => l[1])).toEqual(["1002", "1003"]);
+    accepted.emit("accepted");
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "active");
+    expect(logged.at(-1)).toEqual(["answered", 2]);
 });

@@ -92,13 +92,21 @@ export function formatTimer(seconds) {
  * The sentence telling how ``call`` ended: ``outcome`` (done, missed, declined, busy, failed,
  * dropped), ``reason`` (words, for failed and dropped), ``endCause`` (local, remote, ...).
  */
-export function outcomeText(call, outcome, { reason = "", endCause = false, elapsed = 0 } = {}) {
+export function outcomeText(call, outcome, { reason = "", endCause = false, transferTarget = "", elapsed = 0 } = {}) {
     const who = call.name || call.number;
     const incoming = call.direction === "incoming";
     const duration = formatTimer(elapsed);
     let detail;
     switch (outcome) {
         case "done":
+            if (endCause === "transferred") {
+                detail = _t("you transferred %(who)s to %(target)s (%(duration)s)", { who, target: transferTarget, duration });
+                break;
+            }
+            if (endCause === "transferred_by_them") {
+                detail = _t("%(who)s transferred you to %(target)s (%(duration)s)", { who, target: transferTarget, duration });
+                break;
+            }
             detail = endCause === "remote"
                 ? _t("%(who)s hung up (%(duration)s)", { who, duration })
                 : _t("you hung up on %(who)s (%(duration)s)", { who, duration });

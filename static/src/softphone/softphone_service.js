@@ -28,7 +28,8 @@ export const OFF_KEY = "didww_connector.softphone_off";
 /** localStorage key of this browser's SIP Contact and instance id (shared by its tabs; no secret). */
 export const CONTACT_KEY = "didww_connector.softphone_contact";
 /** What a tab may ask the tab holding the registration to do. */
-const COMMANDS = ["setEnabled", "dial", "answer", "decline", "hangup", "toggleMute", "toggleHold", "sendDtmf"];
+const COMMANDS = ["setEnabled", "dial", "answer", "decline", "hangup", "toggleMute", "toggleHold", "sendDtmf",
+    "transfer"];
 /** State every tab keeps for itself (the rest mirrors the tab holding the registration). */
 const LOCAL_KEYS = ["panelOpen", "tab"];
 
@@ -387,7 +388,10 @@ export class Softphone {
     }
 
     _newCall(direction, number, name, status) {
-        return { direction, number, name, status, muted: false, held: false, reconnecting: false, dtmf: "" };
+        return {
+            direction, number, name, status, muted: false, held: false, reconnecting: false, dtmf: "",
+            transferring: false,
+        };
     }
 
     async _onIncoming(sipSession, request) {
@@ -445,6 +449,73 @@ export class Softphone {
         sipSession.on("failed", ({ cause, originator, message } = {}) => {
             if (this.session === sipSession) {
                 this._failed(cause, originator, message?.status_code);
+            }
+        });
+        sipSession.on("refer", (refer) => this._onRefer(sipSession, refer));
+    }
+
+    /**
+     * Blind transfer: hand the call in progress to ``number`` (an extension or a phone number).
+     * The other party is asked (SIP REFER) to call it; once the phone system accepts, this call ends.
+     */
+    transfer(number) {
+        if (this._forward("transfer", [number])) {
+            return;
+        }
+        const call = this.state.call;
+        const target = (number || "").replace(/[^0-9+*#]/g, "");
+        if (!this.session || call?.status !== "active" || !target) {
+            return;
+        }
+        const sipSession = this.session;
+        call.transferring = target;
+        sipSession.refer(`sip:${target}@${this.pbx}`, {
+            eventHandlers: {
+                requestSucceeded: () => {
+                    if (this.session !== sipSession) {
+                        return;
+                    }
+                    this._ended("done", { endCause: "transferred", transferTarget: target });
+                    try {
+                        sipSession.terminate();
+                    } catch {
+                        // the other party already hung up this leg
+                    }
+                },
+                requestFailed: ({ cause } = {}) => {
+                    if (this.session === sipSession) {
+                        call.transferring = false;
+                        this._tell(_t("The transfer to %(target)s failed: %(reason)s", {
+                            target, reason: causeText(cause),
+                        }), { type: "danger" });
+                    }
+                },
+            },
+        });
+    }
+
+    /** The other party transfers us (SIP REFER): call the target, this call ends as transferred. */
+    _onRefer(sipSession, { request, accept, reject }) {
+        const call = this.state.call;
+        if (this.session !== sipSession || call?.status !== "active") {
+            reject();
+            return;
+        }
+        const target = request?.refer_to?.uri?.user || "";
+        this._ended("done", { endCause: "transferred_by_them", transferTarget: target });
+        this.state.call = this._newCall("outgoing", target, "", "calling");
+        const next = this.state.call; // the reactive call, as compared below
+        accept((newSession) => this._bind(newSession), {
+            mediaConstraints: { audio: true, video: false },
+        });
+        this.orm.call("didww.call", "didww_outgoing", [target]).then((prepared) => {
+            if (this.state.call !== next || prepared.error) {
+                return;
+            }
+            Object.assign(next, { number: prepared.number, name: prepared.name || "", recordId: prepared.id });
+            this._startHeartbeat();
+            if (next.status === "active") {
+                this.orm.call("didww.call", "didww_answered", [[prepared.id]]);
             }
         });
     }
@@ -552,7 +623,7 @@ export class Softphone {
         return this._ended("failed", { reason: causeText(cause, statusCode), endCause: "failed" });
     }
 
-    _ended(outcome, { reason = "", endCause = false } = {}) {
+    _ended(outcome, { reason = "", endCause = false, transferTarget = false } = {}) {
         const call = this.state.call;
         this.ringer.stop();
         this._disarmDeadLine();
@@ -575,12 +646,12 @@ export class Softphone {
                 this.state.reason = "";
             }
         }
-        const text = outcomeText(call, outcome, { reason, endCause, elapsed: this.state.elapsed });
+        const text = outcomeText(call, outcome, { reason, endCause, transferTarget, elapsed: this.state.elapsed });
         this.state.lastCall = { number: call.number, name: call.name, outcome, reason, text };
         this._notify(text, outcome);
         if (call.recordId) {
             this.orm.call("didww.call", "didww_ended", [[call.recordId], outcome], {
-                failure_reason: reason || false, end_cause: endCause,
+                failure_reason: reason || false, end_cause: endCause, transfer_target: transferTarget,
             });
         } else {
             this._pendingOutcome = [outcome, endCause];

@@ -25,7 +25,7 @@ export class SoftphoneSystray extends Component {
     setup() {
         this.softphone = useService("didww_softphone");
         this.state = useState(this.softphone.state);
-        this.ui = useState({ number: "", keypad: false });
+        this.ui = useState({ number: "", keypad: false, transfer: false, transferTo: "" });
         this.dialKeys = DIAL_KEYS;
     }
 
@@ -97,6 +97,20 @@ export class SoftphoneSystray extends Component {
     onNumberKeydown(ev) {
         if (ev.key === "Enter") {
             this.dial();
+        }
+    }
+
+    onTransferKeydown(ev) {
+        if (ev.key === "Enter") {
+            this.transfer();
+        }
+    }
+
+    transfer() {
+        const target = this.ui.transferTo.trim();
+        if (target) {
+            this.softphone.transfer(target);
+            Object.assign(this.ui, { transfer: false, transferTo: "" });
         }
     }
 
