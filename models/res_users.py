@@ -46,9 +46,13 @@ class ResUsers(models.Model):
         # sudo: the provider's company is checked, whoever may read the provider
         provider_sudo = self.env["didww.voip.provider"].sudo().browse(provider_id).exists()
         for user in self:
-            company = provider_sudo.company_id
-            if not provider_sudo or (company and company not in user.sudo().company_ids):
+            if not provider_sudo or not user.sudo()._didww_may_use_provider(provider_sudo):
                 raise AccessError(self.env._("This VoIP provider belongs to a company you are not in."))
+
+    def _didww_may_use_provider(self, provider):
+        """Whether this user may use ``provider``: a shared one, or one of their companies'."""
+        self.ensure_one()
+        return not provider.company_id or provider.company_id in self.company_ids
 
     def _didww_voip_secret_holders(self):
         """The users of ``self`` whose VoIP secret the request's user may read and set: their own,
@@ -117,7 +121,7 @@ class ResUsers(models.Model):
         provider = user_sudo.didww_voip_provider_id
         if not user_sudo._is_internal():
             return dict.fromkeys(("provider", "websocket_url", "pbx_server", "username", "secret", "uri"), False)
-        if provider.company_id and provider.company_id not in user_sudo.company_ids:
+        if not user_sudo._didww_may_use_provider(provider):
             provider = provider.browse()  # never another company's servers
         return {
             "provider": provider.name or False,
