@@ -8,7 +8,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from odoo import http
 from odoo.http import request
 
-from ..models.didww_webhook_event import OUTCOME_DUPLICATE, OUTCOME_LIMITED, OUTCOME_QUEUED, OUTCOME_UNKNOWN_NUMBER
+from ..models.didww_webhook_inbox import OUTCOME_DUPLICATE, OUTCOME_LIMITED, OUTCOME_QUEUED, OUTCOME_UNKNOWN_NUMBER
 from ..models.res_company import WEBHOOK_ROUTE
 from ..tools import log_redaction
 from ..tools.didww_webhook import MAX_BODY_BYTES, WebhookFormatError, salvage_template

@@ -7,6 +7,8 @@ from . import didww_sms_session
 from . import didww_sms_inbound
 from . import res_partner
 from . import didww_webhook_event
+from . import didww_webhook_queue
+from . import didww_webhook_inbox
 from . import didww_voip_provider
 from . import didww_voip_credential
 from . import res_users

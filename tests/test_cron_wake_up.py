@@ -11,7 +11,7 @@ from odoo.sql_db import connection_info_for
 from odoo.tests import tagged
 from odoo.tools import config
 
-from ..models.didww_webhook_event import WAKE_AHEAD, WAKE_FRESH
+from ..models.didww_webhook_queue import WAKE_AHEAD, WAKE_FRESH
 from .common import DidwwHttpCase
 from .test_webhook_queue import inbound_payload
 

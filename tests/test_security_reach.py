@@ -19,7 +19,7 @@ from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 from odoo.tools import config, mute_logger
 
-from ..models import didww_webhook_event
+from ..models import didww_webhook_inbox
 from .common import DidwwHttpCase
 
 SWEPT_MODELS = ("didww.sms.session", "didww.call", "didww.webhook.event")
@@ -279,14 +279,14 @@ class TestWebhookBounds(DidwwHttpCase):
         self.assertEqual(contacts, 2)
 
     def test_unknown_numbers_are_kept_as_a_few_examples_then_cleaned_up(self):
-        with patch.object(didww_webhook_event, "UNKNOWN_PER_HOUR", 2):
+        with patch.object(didww_webhook_inbox, "UNKNOWN_PER_HOUR", 2):
             answers = [self.post_json(self.inbound(to="3705999999" + str(index)), process=False)
                        for index in range(4)]
         self.assertEqual([answer.status_code for answer in answers], [404] * 4)
         self.assertEqual(len(self.events()), 2)
         self.assertIn("not stored", answers[3].json()["error"])
         Event = self.env["didww.webhook.event"]
-        later = fields.Datetime.now() + timedelta(days=didww_webhook_event.UNKNOWN_KEEP_DAYS + 1)
+        later = fields.Datetime.now() + timedelta(days=didww_webhook_inbox.UNKNOWN_KEEP_DAYS + 1)
         with freeze_time(later):
             Event._gc_processed_events()
         self.assertFalse(self.events())
@@ -294,8 +294,8 @@ class TestWebhookBounds(DidwwHttpCase):
     def test_events_that_can_never_be_processed_are_cleaned_up(self):
         self.post_json(self.status_callback("never-sent", "Success"), process=False)
         event = self.events()
-        event.write({"state": "error", "attempts": didww_webhook_event.MAX_ATTEMPTS})
-        with freeze_time(fields.Datetime.now() + timedelta(days=didww_webhook_event.KEEP_DAYS + 1)):
+        event.write({"state": "error", "attempts": didww_webhook_inbox.MAX_ATTEMPTS})
+        with freeze_time(fields.Datetime.now() + timedelta(days=didww_webhook_inbox.KEEP_DAYS + 1)):
             self.env["didww.webhook.event"]._gc_processed_events()
         self.assertFalse(event.exists())
 

@@ -12,7 +12,7 @@ from odoo import fields
 from odoo.sql_db import connection_info_for
 from odoo.tests import tagged
 
-from ..models.didww_webhook_event import BATCH_SIZE, CLAIM_LOCK_SPACE
+from ..models.didww_webhook_queue import BATCH_SIZE, CLAIM_LOCK_SPACE
 from ..tools.didww_webhook import claim_key_of
 from .common import DidwwHttpCase
 
