@@ -13,6 +13,11 @@ recommended template, with ``uuid``), half from known contacts and half from new
    5xx, dropped connections, and each unique message posted exactly once;
 3. SQL queries per stored and per processed delivery, in-process on the same database.
 
+Load-independent figures come with each phase: the CPU seconds the HTTP workers (storing) and the
+cron workers (processing) spent, each with its PostgreSQL backends, per 1,000 deliveries
+(:class:`inbound_harness.CpuMeter`), and the queries and CPU per delivery in-process. Wall-clock
+figures (answer times, drain) depend on the machine's load, printed with them.
+
 Loopback only, bounded in count and time. The harness (Odoo on a throwaway database, deliveries,
 what was posted) is ``dev/inbound_harness.py``, shared with the fault, fuzz and scale scripts.
 """
@@ -27,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from inbound_harness import (
     NEW_PREFIX,
     BenchOdoo,
+    CpuMeter,
     DonePoller,
     deliver,
     deliver_until_2xx,
@@ -84,7 +90,7 @@ def warm_up(odoo, options, rng, poller):
     return {"webhook_ms": percentile(webhook, 0.5) * 1000, "trivial_ms": percentile(trivial, 0.5) * 1000}
 
 
-def paced(odoo, options, rng, poller):
+def paced(odoo, options, rng, poller, meter):
     total = int(options.inbound_seconds * options.inbound_rate)
     deliveries = make_deliveries(total, rng, options.known, tag="1")
     answers = {}  # index -> (latency s, status, error, answered at)
@@ -107,6 +113,7 @@ def paced(odoo, options, rng, poller):
         answers[index] = (now - due, status, error, now)
 
     prober = threading.Thread(target=probe, daemon=True)
+    cpu_before = meter.totals()
     prober.start()
     print(f"\npaced: {total} deliveries at {options.inbound_rate:g}/s for {options.inbound_seconds:g} s "
           "(half known contacts, half new senders)", flush=True)
@@ -121,6 +128,7 @@ def paced(odoo, options, rng, poller):
     ok = [index for index, (_latency, status, _error, _at) in answers.items() if status == 200]
     keys = {index: f"inbound:uuid:{deliveries[index]['uuid']}" for index in ok}
     missing = poller.wait_for(list(keys.values()), timeout=max(60.0, options.inbound_seconds * 2))
+    cpu = cpu_per_1000(cpu_before, meter.totals(), stored=len(ok), processed=len(keys) - len(missing))
     latencies = [answers[index][0] for index in range(total)]
     chatter = [poller.seen[key] - answers[index][3] for index, key in keys.items() if key in poller.seen]
     last_answer = max((answers[index][3] for index in ok), default=start)
@@ -134,7 +142,8 @@ def paced(odoo, options, rng, poller):
             print(f"  {label}: {error}")
     return {
         "total": total, "statuses": statuses,
-        "answer_p50_ms": percentile(latencies, 0.5) * 1000, "answer_p99_ms": percentile(latencies, 0.99) * 1000,
+        "answer_p50_ms": percentile(latencies, 0.5) * 1000, "answer_p95_ms": percentile(latencies, 0.95) * 1000,
+        "answer_p99_ms": percentile(latencies, 0.99) * 1000, "cpu": cpu,
         "answer_max_ms": max(latencies) * 1000,
         "trivial_p50_ms": percentile(trivial, 0.5) * 1000, "trivial_p99_ms": percentile(trivial, 0.99) * 1000,
         "trivial_n": len(trivial), "trivial_failed": len(trivial_failed),
@@ -145,16 +154,25 @@ def paced(odoo, options, rng, poller):
     }
 
 
-def burst(odoo, options, rng, poller):
+def burst(odoo, options, rng, poller, meter):
     unique = make_deliveries(int(options.burst * 0.9), rng, options.known, tag="2")
     batch = unique + [rng.choice(unique) for _ in range(options.burst - len(unique))]
     rng.shuffle(batch)
     print(f"\nburst: {len(batch)} deliveries ({len(batch) - len(unique)} duplicates), "
           f"{options.concurrency} at a time", flush=True)
+    cpu_before = meter.totals()
     start = time.monotonic()
     deadline = start + 300
+
+    def send(payload):
+        sent = time.monotonic()
+        outcome = deliver_until_2xx(odoo, payload, deadline)
+        return (*outcome, outcome[3] - sent)
+
     with ThreadPoolExecutor(max_workers=options.concurrency) as pool:
-        outcomes = list(pool.map(lambda payload: deliver_until_2xx(odoo, payload, deadline), batch))
+        sent = list(pool.map(send, batch))
+    outcomes = [outcome[:4] for outcome in sent]
+    latencies = [outcome[4] for outcome in sent]
     seconds = time.monotonic() - start
     results = [first for first, _attempts, _final, _at in outcomes]
     retried = sum(1 for _first, attempts, _final, _at in outcomes if attempts > 1)
@@ -169,6 +187,7 @@ def burst(odoo, options, rng, poller):
     keys = [f"inbound:uuid:{payload['uuid']}" for payload in unique]
     missing = poller.wait_for(keys, timeout=max(120.0, len(unique) / 5))
     processed_at = max((poller.seen[key] for key in keys if key in poller.seen), default=start)
+    cpu = cpu_per_1000(cpu_before, meter.totals(), stored=len(unique), processed=len(keys) - len(missing))
     counts = posted_counts(poller.connection, [f"bench-{payload['uuid']}" for payload in unique])
     with poller.connection.cursor() as cr:
         senders = sorted({payload["from"] for payload in unique if payload["from"].startswith(NEW_PREFIX)})
@@ -178,7 +197,8 @@ def burst(odoo, options, rng, poller):
     return {
         "total": len(batch), "unique": len(unique), "statuses": statuses, "seconds": seconds,
         "retried": retried, "never_2xx": never_2xx,
-        "answers_per_s": len(batch) / seconds, "all_posted_s": processed_at - start,
+        "answers_per_s": len(batch) / seconds, "all_posted_s": processed_at - start, "cpu": cpu,
+        "answer_p50_ms": percentile(latencies, 0.5) * 1000, "answer_p95_ms": percentile(latencies, 0.95) * 1000,
         "drain_s": processed_at - last_answer, "longest_pause_s": longest_pause(poller, keys),
         "fivexx": sum(count for label, count in statuses.items() if label.startswith("5")),
         "dropped": statuses.get("dropped", 0), "not_posted": len(missing),
@@ -187,6 +207,13 @@ def burst(odoo, options, rng, poller):
         "new_senders": len(senders),
         "new_senders_not_one_contact": sum(1 for sender in senders if contacts.get(f"+{sender}") != 1),
     }
+
+
+def cpu_per_1000(before, after, stored, processed):
+    """CPU seconds (Odoo's workers and their PostgreSQL backends) per 1,000 stored and per 1,000
+    processed deliveries, between two :meth:`CpuMeter.totals`."""
+    return {"storing": (after["storing"] - before["storing"]) * 1000 / max(stored, 1),
+            "processing": (after["processing"] - before["processing"]) * 1000 / max(processed, 1)}
 
 
 def longest_pause(poller, keys):
@@ -202,6 +229,8 @@ def queries(odoo, options, rng):
     figures["per_store"] = figures["stored"] / len(payloads)
     figures["per_processed"] = figures["processed"] / max(figures["done"], 1)
     figures["ms_per_processed"] = figures["seconds"] * 1000 / max(figures["done"], 1)
+    figures["cpu_per_1000_stored"] = figures["store_cpu"] * 1000 / len(payloads)
+    figures["cpu_per_1000_processed"] = figures["process_cpu"] * 1000 / max(figures["done"], 1)
     figures["count"] = len(payloads)
     return figures
 
@@ -232,15 +261,20 @@ def run(options):
         odoo.start()
         poller = DonePoller(odoo)
         poller.start()
+        meter = None
         try:
             alone = warm_up(odoo, options, rng, poller)
+            meter = CpuMeter(odoo)
+            meter.start()
             load_before = load_average()
             log_offset = odoo.log_path.stat().st_size
-            paced_figures = paced(odoo, options, rng, poller)
+            paced_figures = paced(odoo, options, rng, poller, meter)
             paced_figures["server"] = server_side(odoo, log_offset)
-            burst_figures = burst(odoo, options, rng, poller)
+            burst_figures = burst(odoo, options, rng, poller, meter)
             load_before = f"{load_before}, after: {load_average()}"
         finally:
+            if meter:
+                meter.stop()
             poller.stop()
     finally:
         odoo.stop()
@@ -263,9 +297,9 @@ def report(options, paced_figures, burst, sql, load_before, alone):
           f"(medians of 20)")
     print(f"paced {p['total']} deliveries at {options.inbound_rate:g}/s for {options.inbound_seconds:g} s; "
           f"answers: {p['statuses']}")
-    print(f"  webhook answer   p50 {p['answer_p50_ms']:7.1f} ms   p99 {p['answer_p99_ms']:7.1f} ms   "
-          f"max {p['answer_max_ms']:7.1f} ms   [goal p99 <= {GOALS['answer_p99_ms']} ms: "
-          f"{verdict(p['answer_p99_ms'] <= GOALS['answer_p99_ms'])}]")
+    print(f"  webhook answer   p50 {p['answer_p50_ms']:7.1f} ms   p95 {p['answer_p95_ms']:7.1f} ms   "
+          f"p99 {p['answer_p99_ms']:7.1f} ms   max {p['answer_max_ms']:7.1f} ms   "
+          f"[goal p99 <= {GOALS['answer_p99_ms']} ms: {verdict(p['answer_p99_ms'] <= GOALS['answer_p99_ms'])}]")
     server = p["server"]
     print(f"  inside Odoo (werkzeug's log, {server['requests']} webhook requests): median {server['queries']} queries, "
           f"{server['sql_ms']:.1f} ms SQL + {server['other_ms']:.1f} ms Python; p99 total "
@@ -279,6 +313,8 @@ def report(options, paced_figures, burst, sql, load_before, alone):
           f"{verdict(p['chatter_p99_s'] <= GOALS['chatter_p99_s'])}]")
     print(f"  drain: last answer -> last text on its chatter {p['drain_s']:.1f} s   "
           f"[goal at 150/s for 30 s <= {GOALS['paced_drain_s']} s: {verdict(p['drain_s'] <= GOALS['paced_drain_s'])}]")
+    print(f"  CPU (Odoo's workers and their PostgreSQL backends): {p['cpu']['storing']:.1f} s per 1,000 stored, "
+          f"{p['cpu']['processing']:.1f} s per 1,000 processed")
     once = not (p["not_posted"] or p["posted_never"] or p["posted_twice"])
     print(f"  exactly once: {p['not_posted']} not processed, {p['posted_never']} never posted, "
           f"{p['posted_twice']} posted twice   [{verdict(once)}]")
@@ -287,6 +323,8 @@ def report(options, paced_figures, burst, sql, load_before, alone):
     print(f"burst {b['total']} deliveries ({b['total'] - b['unique']} duplicates), {options.concurrency} concurrent: "
           f"first answers {b['statuses']} in {b['seconds']:.1f} s ({b['answers_per_s']:.0f}/s), all posted after "
           f"{b['all_posted_s']:.1f} s")
+    print(f"  answers (until 2xx) p50 {b['answer_p50_ms']:.0f} ms, p95 {b['answer_p95_ms']:.0f} ms; CPU: "
+          f"{b['cpu']['storing']:.1f} s per 1,000 stored, {b['cpu']['processing']:.1f} s per 1,000 processed")
     print(f"  drain: last answer -> last text on its chatter {b['drain_s']:.1f} s   [goal for 3,000 at 50 at a time "
           f"<= {GOALS['burst_drain_s']} s: {verdict(b['drain_s'] <= GOALS['burst_drain_s'])}]; longest pause in "
           f"processing {b['longest_pause_s']:.1f} s")
@@ -297,7 +335,14 @@ def report(options, paced_figures, burst, sql, load_before, alone):
           f"{b['new_senders_not_one_contact']}/{b['new_senders']}   "
           f"[{verdict(not any(b[key] for key in bad_keys))}]")
     print(f"SQL queries ({sql['count']} deliveries in-process): {sql['per_store']:.1f} per stored delivery, "
-          f"{sql['per_processed']:.1f} per processed delivery ({sql['ms_per_processed']:.1f} ms each)")
+          f"{sql['per_processed']:.1f} per processed delivery ({sql['ms_per_processed']:.1f} ms each); CPU with its "
+          f"PostgreSQL backend: {sql['cpu_per_1000_stored']:.1f} s per 1,000 stored, "
+          f"{sql['cpu_per_1000_processed']:.1f} s per 1,000 processed")
+    print(f"summary (load {load_before}): burst drain {b['drain_s']:.1f} s, answers p50/p95 {b['answer_p50_ms']:.0f}/"
+          f"{b['answer_p95_ms']:.0f} ms; paced drain {p['drain_s']:.1f} s, answers p50/p95 {p['answer_p50_ms']:.0f}/"
+          f"{p['answer_p95_ms']:.0f} ms; SQL per stored/processed {sql['per_store']:.1f}/{sql['per_processed']:.1f}; "
+          f"CPU s per 1,000 processed {b['cpu']['processing']:.1f} (burst), {p['cpu']['processing']:.1f} (paced), "
+          f"{sql['cpu_per_1000_processed']:.1f} (in-process)")
     print("(the machine is shared with other work: figures taken under load are an order of magnitude)")
 
 

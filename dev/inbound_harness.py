@@ -241,6 +241,74 @@ def deliver_until_2xx(odoo, payload, deadline):
         time.sleep(0.5)
 
 
+class CpuMeter(threading.Thread):
+    """CPU seconds spent by the benchmarked Odoo, split between its HTTP workers (storing) and its
+    cron workers (processing), each with the PostgreSQL backends of its connections (matched by
+    Odoo's ``application_name``, ``odoo-<pid>``): load-independent figures, where wall-clock ones
+    depend on what else runs on the machine. Sampled every ``interval`` (a process that exits
+    keeps its last sample); a cron worker is a child of Odoo running at nice 10, as Odoo starts it."""
+
+    def __init__(self, odoo, interval=0.5):
+        super().__init__(daemon=True)
+        import psutil  # Odoo's requirement, so present in the Python that runs Odoo
+
+        self.psutil = psutil
+        self.odoo = odoo
+        self.connection = odoo.connect()
+        self.interval = interval
+        self.seen = {}  # (role, pid) -> last CPU seconds seen
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+
+    def _cpu(self, pid):
+        try:
+            times = self.psutil.Process(pid).cpu_times()
+            return times.user + times.system
+        except (self.psutil.Error, OSError):
+            return None
+
+    def sample(self):
+        try:
+            root = self.psutil.Process(self.odoo.process.pid)
+            workers = root.children(recursive=True)
+        except self.psutil.Error:
+            return
+        roles = {}
+        for worker in workers:
+            try:
+                roles[worker.pid] = "processing" if worker.nice() >= 10 else "storing"
+            except self.psutil.Error:
+                continue
+        with self.connection.cursor() as cr:
+            cr.execute("SELECT pid, application_name FROM pg_stat_activity WHERE application_name LIKE 'odoo-%%'")
+            backends = [(pid, int(name[5:])) for pid, name in cr.fetchall() if name[5:].isdigit()]
+        found = {(role, pid): self._cpu(pid) for pid, role in roles.items()}
+        found.update({(roles[owner], pid): self._cpu(pid) for pid, owner in backends if owner in roles})
+        with self.lock:
+            for key, seconds in found.items():
+                if seconds is not None:
+                    self.seen[key] = max(seconds, self.seen.get(key, 0.0))
+
+    def run(self):
+        while not self.stopping.is_set():
+            self.sample()
+            time.sleep(self.interval)
+
+    def totals(self):
+        """``{"storing": seconds, "processing": seconds}`` since the processes started; compare two."""
+        self.sample()
+        with self.lock:
+            totals = {"storing": 0.0, "processing": 0.0}
+            for (role, _pid), seconds in self.seen.items():
+                totals[role] += seconds
+            return totals
+
+    def stop(self):
+        self.stopping.set()
+        self.join()
+        self.connection.close()
+
+
 def load_average():
     try:
         with open("/proc/loadavg") as handle:
