@@ -31,3 +31,19 @@ class DidwwSmsDocument(models.AbstractModel):
             documents.update({sms_id: self.env[model].browse(res_id)
                               for sms_id, res_id in res_ids.items() if res_id in existing})
         return documents
+
+    @api.model
+    def _didww_documents_of(self, holders):
+        """``{holder: document}`` for the records of ``holders`` (anything with ``res_model`` and
+        ``res_id``, e.g. conversations) whose document still exists, one query per model, as superuser."""
+        wanted = {}
+        for holder in holders:
+            if holder.res_model and holder.res_id and holder.res_model in self.env:
+                wanted.setdefault(holder.res_model, []).append(holder)
+        documents = {}
+        for model, of_model in wanted.items():
+            # sudo: routing files texts on documents whatever user processes them
+            existing = self.env[model].sudo().browse({holder.res_id for holder in of_model}).exists()
+            documents.update({holder: existing.browse(holder.res_id) for holder in of_model
+                              if holder.res_id in existing._ids})
+        return documents

@@ -12,39 +12,99 @@ class ConversationBusy(Exception):
     """Another transaction is processing a text from the same sender: try again after it commits."""
 
 
-class DidwwSmsInbound(models.AbstractModel):
-    """Inbound routing: an SMS a customer texted to a DIDWW number, to the document it belongs to.
+class InboundBatch:
+    """The inbound SMS of one processing batch, routed with what they need read once for all.
 
-    The conversation of the number and the sender says where (its live sticky document, else the
-    sender's contact, else their open lead, else a new contact) and whom to notify (the holder of a
-    sticky conversation, else the number's users, among those who may read the document). A text
-    that is an opt-out or opt-in keyword of the number (STOP / START) also moves the sender on or
-    off Odoo's SMS blacklist.
+    Built by :meth:`DidwwSmsInbound._batch`: the senders are locked and their conversations,
+    contacts and open leads looked up in a few queries whatever the batch's size, the missing
+    conversations created together, who may read each document checked once a user, and the
+    values Odoo's ``message_post`` would look up for each document computed once. Each SMS is then
+    posted by :meth:`route`, in its event's savepoint; the conversations are updated by
+    :meth:`flush`, in one query, once the batch is done. What an SMS changed is kept (:meth:`keep`)
+    only once its savepoint is released.
     """
 
-    _name = "didww.sms.inbound"
-    _description = "DIDWW inbound SMS routing"
+    def __init__(self, inbound, deliveries):
+        self.inbound = inbound  # didww.sms.inbound
+        self.env = inbound.env
+        self.numbers = {event.id: number for event, number, _sms in deliveries}
+        self.remotes = {event.id: number._format_remote(sms.sender) for event, number, sms in deliveries}
+        self.busy = set()  # (company id, remote) another transaction is processing
+        self.sessions = {}  # (number id, remote) -> didww.sms.session (sudo)
+        self.targets = {}  # (company id, remote) -> (record, author partner) when no conversation holds one
+        self.readable = {}  # (model, record id, user id) -> may read
+        self.post_values = {}  # (model, record id) -> message_post's values for it
+        self.documents = {}  # session -> its document, while it is sticky or once a text was posted on it
+        self.assigned = {}  # number -> its users
+        self.touched = {}  # session -> (record, message, text), written by flush()
+        self.pending = {}  # what the SMS being routed changed, until keep()
+        keys = {(number, self.remotes[event.id]) for event, number, _sms in deliveries}
+        if keys:
+            self._prefetch(keys)
 
-    @api.model
-    def _route(self, number, sms):
-        """Post the inbound ``sms`` (a ``tools.didww_webhook.InboundSms``) to ``number`` on its
+    def _prefetch(self, keys):
+        inbound, env = self.inbound, self.env
+        self.busy = inbound._lock_senders({(number.company_id, remote) for number, remote in keys})
+        keys = {(number, remote) for number, remote in keys if (number.company_id.id, remote) not in self.busy}
+        self.sessions = env["didww.sms.session"]._didww_get_or_create_many(keys)
+        now = fields.Datetime.now()
+        sticky = [session for session in self.sessions.values() if session._is_sticky(now)]
+        documents = env["didww.sms.document"]._didww_documents_of(sticky)
+        remotes_by_company = {}
+        for number, remote in keys:
+            session = self.sessions.get((number.id, remote))
+            if not (session and documents.get(session)):
+                remotes_by_company.setdefault(number.company_id, set()).add(remote)
+        for company, remotes in remotes_by_company.items():
+            self.targets.update({(company.id, remote): target
+                                 for remote, target in inbound._find_targets(remotes, company).items()})
+        records = [*documents.values(), *(record for record, _partner in self.targets.values())]
+        self.assigned = {number: number._assigned_users() for number in {number for number, _remote in keys}}
+        users = env["res.users"].union(*self.assigned.values(), *(session.user_id for session in sticky))
+        self._prefetch_documents(records, users)
+        self.documents = documents
+
+    def _prefetch_documents(self, records, users):
+        """Who among ``users`` may read each of ``records``, and ``message_post``'s values for each."""
+        by_model = {}
+        for record in records:
+            by_model.setdefault(record._name, set()).add(record.id)
+        for model, ids in by_model.items():
+            records_sudo = self.env[model].sudo().browse(ids)
+            for user in users:
+                allowed = set(records_sudo.with_user(user)._filtered_access("read").ids)
+                self.readable.update({(model, record_id, user.id): record_id in allowed for record_id in ids})
+            self.post_values.update(self.inbound._post_values(records_sudo))
+
+    def number_of(self, event):
+        return self.numbers.get(event.id)
+
+    def route(self, event, number, sms):
+        """Post ``sms`` (a ``tools.didww_webhook.InboundSms``) of ``event`` to ``number`` on its
         document and notify the right users. Return ``(record, message, notified users)``.
 
-        :raises ConversationBusy: another transaction is processing a text from this sender.
+        :raises ConversationBusy: another transaction is processing a text from this sender, or
+            creating its conversation.
         """
-        remote = number._format_remote(sms.sender)
-        self._lock_sender(number.company_id, remote)
-        session_sudo = self.env["didww.sms.session"]._get_or_create(number, remote)
+        inbound = self.inbound
+        self.pending = {}
+        remote = self.remotes[event.id]
+        company = number.company_id
+        if (company.id, remote) in self.busy:
+            raise ConversationBusy(inbound.env._("another text from this sender was being processed"))
+        session_sudo = self.sessions.get((number.id, remote))
         if not session_sudo:
-            raise ConversationBusy(self.env._("the conversation is being created by another delivery"))
-        record, partner = self._target(session_sudo, remote)
-        notify_users = session_sudo.user_id if session_sudo._is_sticky() else number._assigned_users()
-        notify_users = self._readers(record, notify_users)  # a notification would show the text
-        session_sudo.write({"last_activity": fields.Datetime.now(), "res_model": record._name, "res_id": record.id})
+            raise ConversationBusy(inbound.env._("the conversation is being created by another delivery"))
+        sticky = session_sudo._is_sticky()
+        record, partner = self._target(session_sudo, remote, sticky)
+        if number not in self.assigned:
+            self.assigned[number] = number._assigned_users()
+        notify_users = session_sudo.user_id if sticky else self.assigned[number]
+        notify_users = notify_users.filtered(lambda user: self._may_read(record, user))  # it would show the text
 
         when = fields.Datetime.to_string(sms.time) if sms.time else ""
         body = Markup("<p><strong>{label}</strong> {sender} &rarr; {to}{when}</p>{text}").format(
-            label=self.env._("SMS received"), sender=remote, to=number.number,
+            label=inbound.env._("SMS received"), sender=remote, to=number.number,
             when=Markup(" <small>({})</small>").format(when) if when else "",
             text=plaintext2html(sms.text or ""),
         )
@@ -58,22 +118,96 @@ class DidwwSmsInbound(models.AbstractModel):
             message_type="comment",
             subtype_xmlid="mail.mt_note",
             partner_ids=notify_users.partner_id.ids,
+            **self._post_values_of(record, False if partner else remote),
         )
-        session_sudo._didww_note_inbound(message, sms.text)  # the conversations list
-        self._handle_opt_out(session_sudo, sms.text, record)  # STOP / START keywords
+        self.pending["touched"] = (session_sudo, (record, message, sms.text))
+        inbound._handle_opt_out(session_sudo, sms.text, record)  # STOP / START keywords
         return record, message, notify_users
 
-    @api.model
-    def _lock_sender(self, company, remote):
-        """Serialise the texts of one sender, so that a new sender gets one contact.
+    def _target(self, session, remote, sticky):
+        """(record, author partner) of an inbound text in ``session`` (see
+        :meth:`DidwwSmsInbound._target`), from the batch's lookups."""
+        if sticky and (document := self.documents.get(session)):
+            return document, document if document._name == "res.partner" else (
+                document["partner_id"] if "partner_id" in document._fields else None)
+        key = (session.company_id.id, remote)
+        target = self.targets.get(key)
+        if not target:
+            partner = self.inbound._create_contact(remote)
+            target = (partner, partner)
+            self.pending["target"] = (key, target)
+        return target
 
-        Waiting for the lock would not be enough: this transaction's snapshot predates what the
-        holder commits (a new contact). A busy lock raises :class:`ConversationBusy` instead, and
-        the event is processed again, with a fresh snapshot, after the holder commits.
+    def _may_read(self, record, user):
+        key = (record._name, record.id, user.id)
+        if key not in self.readable:  # a document created for this SMS
+            self.readable[key] = record.with_user(user).has_access("read")
+        return self.readable[key]
+
+    def _post_values_of(self, record, email_from):
+        key = (record._name, record.id)
+        if key not in self.post_values:  # a contact created for the batch: its other texts reuse them
+            self.post_values.update(self.inbound._post_values(record.sudo()))
+        values = self.post_values[key]
+        reply_to = values["reply_to"]
+        return dict(values, reply_to=email_from if reply_to is POST_DEFAULT else reply_to)
+
+    def keep(self):
+        """The SMS just routed is posted for good (its savepoint was released): keep what it changed."""
+        if "target" in self.pending:
+            key, target = self.pending["target"]
+            self.targets[key] = target
+        if "touched" in self.pending:
+            session, touch = self.pending["touched"]
+            self.touched[session] = touch
+            self.documents[session] = touch[0]
+        self.pending = {}
+
+    def flush(self):
+        """Update the conversations of the SMS posted: their document, last activity and last message."""
+        self.pending = {}
+        if self.touched:
+            self.env["didww.sms.session"]._didww_touch_inbound_many(self.touched)
+        self.touched = {}
+
+
+# message_post's reply-to default (the author's address), told apart from a document's own reply-to
+POST_DEFAULT = object()
+
+
+class DidwwSmsInbound(models.AbstractModel):
+    """Inbound routing: an SMS a customer texted to a DIDWW number, to the document it belongs to.
+
+    The conversation of the number and the sender says where (its live sticky document, else the
+    sender's contact, else their open lead, else a new contact) and whom to notify (the holder of a
+    sticky conversation, else the number's users, among those who may read the document). A text
+    that is an opt-out or opt-in keyword of the number (STOP / START) also moves the sender on or
+    off Odoo's SMS blacklist. A processing batch routes its SMS together (:class:`InboundBatch`).
+    """
+
+    _name = "didww.sms.inbound"
+    _description = "DIDWW inbound SMS routing"
+
+    @api.model
+    def _batch(self, deliveries):
+        """An :class:`InboundBatch` for ``deliveries``, ``[(event, number, sms)]``."""
+        return InboundBatch(self, deliveries)
+
+    @api.model
+    def _lock_senders(self, senders):
+        """Serialise the texts of each sender, ``(company, remote)``, so that a new sender gets one
+        contact. Return the ``(company id, remote)`` of those another transaction holds.
+
+        Waiting for a lock would not be enough: this transaction's snapshot predates what the
+        holder commits (a new contact). A busy sender's text raises :class:`ConversationBusy`
+        instead, and is processed again, with a fresh snapshot, after the holder commits.
         """
-        self.env.cr.execute("SELECT pg_try_advisory_xact_lock(%s)", [self._sender_lock_key(company, remote)])
-        if not self.env.cr.fetchone()[0]:
-            raise ConversationBusy(self.env._("another text from this sender was being processed"))
+        keys = {self._sender_lock_key(company, remote): (company.id, remote) for company, remote in senders}
+        if not keys:
+            return set()
+        self.env.cr.execute("SELECT key FROM unnest(%s::bigint[]) AS key WHERE NOT pg_try_advisory_xact_lock(key)",
+                            [list(keys)])
+        return {keys[key] for (key,) in self.env.cr.fetchall()}
 
     @api.model
     def _sender_lock_key(self, company, remote):
@@ -81,38 +215,45 @@ class DidwwSmsInbound(models.AbstractModel):
         return int.from_bytes(digest[:8], "big", signed=True)
 
     @api.model
-    def _target(self, session, remote):
-        """(record, author partner) of an inbound text in ``session``: the live sticky session's
-        document, else the contact, else an open lead, else a new contact named after the number."""
-        company = session.company_id
-        if session._is_sticky():
-            record = self.env["sms.sms"].sudo()._didww_document(session.res_model, session.res_id)
-            if record:
-                if record._name == "res.partner":
-                    return record, record
-                return record, record["partner_id"] if "partner_id" in record._fields else None
-        partner = self.env["res.partner"]._didww_find_by_phone(remote, company)
-        if partner:
-            return partner, partner
-        lead = self.env["crm.lead"].sudo().search([
-            ("phone_sanitized", "=", remote), ("company_id", "in", [False, company.id]),
-            ("active", "=", True), ("stage_id.is_won", "=", False),
-        ], order="create_date DESC", limit=1)
-        if lead:
-            return lead, lead.partner_id or None
-        # sudo: inbound texts are filed on any contact or lead of the company, whoever reads them;
-        # no "Contact created" note: the SMS posted on it right after says where it came from
-        partner = self.env["res.partner"].sudo().with_context(mail_create_nolog=True).create({
-            "name": remote, "phone": remote,
-            "country_id": self.env["didww.sms.number"]._country_from_number(remote).id,
-        })
-        return partner, partner
+    def _find_targets(self, remotes, company):
+        """``{remote: (record, author partner)}`` for the ``remotes`` of ``company`` that have a
+        contact, else an open lead (the target of a text outside a live sticky conversation)."""
+        partners = self.env["res.partner"]._didww_find_by_phones(remotes, company)
+        targets = {remote: (partner, partner) for remote, partner in partners.items()}
+        left = [remote for remote in remotes if remote not in targets]
+        if left:
+            leads = self.env["crm.lead"].sudo().search([
+                ("phone_sanitized", "in", left), ("company_id", "in", [False, company.id]),
+                ("active", "=", True), ("stage_id.is_won", "=", False),
+            ], order="create_date DESC")
+            for lead in leads:
+                targets.setdefault(lead.phone_sanitized, (lead, lead.partner_id or None))
+        return targets
 
     @api.model
-    def _readers(self, record, users):
-        """The users among ``users`` who can read ``record``: only they are notified of an inbound
-        SMS on it (a notification would show them its text)."""
-        return users.filtered(lambda user: record.with_user(user).has_access("read"))
+    def _create_contact(self, remote):
+        """A new contact for a sender nobody knows, named after their number."""
+        # sudo: inbound texts are filed on any contact or lead of the company, whoever reads them;
+        # no "Contact created" note: the SMS posted on it right after says where it came from
+        return self.env["res.partner"].sudo().with_context(mail_create_nolog=True).create({
+            "name": remote, "phone": remote, "country_id": self._didww_country_of(remote).id,
+        })
+
+    @api.model
+    def _post_values(self, records):
+        """``{(model, id): values}``: what ``message_post`` looks up for each of ``records`` (all of
+        one model), computed for all at once as it would for each (its reply-to default, the
+        author's address, is :data:`POST_DEFAULT`)."""
+        company = self.env.company
+        alias_domains = records._mail_get_alias_domains(default_company=company)
+        companies = records._mail_get_companies(default=company)
+        reply_to = records._notify_get_reply_to(default=POST_DEFAULT)
+        return {(records._name, record.id): {
+            "record_name": record.display_name,
+            "record_alias_domain_id": alias_domains[record.id].id,
+            "record_company_id": companies[record.id].id,
+            "reply_to": reply_to[record.id],
+        } for record in records}
 
     # ------------------------------------------------------------
     # Opt-out keywords (STOP / START)

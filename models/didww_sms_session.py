@@ -103,6 +103,50 @@ class DidwwSmsSession(models.Model):
             return self.sudo().search(domain, limit=1)
 
     @api.model
+    def _didww_get_or_create_many(self, keys):
+        """``{(number id, remote number): conversation}`` for ``keys``, ``{(number, remote number)}``,
+        the missing ones created together. A conversation a concurrent transaction is creating
+        (invisible to this one until it commits) is left out."""
+        if not keys:
+            return {}
+        # sudo: sessions are technical records kept for every user texting through the number
+        sessions_sudo = self.sudo().search([("number_id", "in", list({number.id for number, _remote in keys})),
+                                            ("remote_number", "in", list({remote for _number, remote in keys}))])
+        found = {(session.number_id.id, session.remote_number): session for session in sessions_sudo}
+        missing = [{"number_id": number.id, "remote_number": remote} for number, remote in keys
+                   if (number.id, remote) not in found]
+        if missing:
+            try:
+                with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
+                    created = self.sudo().create(missing)
+            except IntegrityError:  # another transaction started one of them: one by one
+                Number = self.env["didww.sms.number"]
+                created = self.sudo().concat(*(
+                    self._get_or_create(Number.browse(vals["number_id"]), vals["remote_number"]) for vals in missing))
+            found.update({(session.number_id.id, session.remote_number): session for session in created})
+        return {key: session for key in ((number.id, remote) for number, remote in keys) if (session := found.get(key))}
+
+    @api.model
+    def _didww_touch_inbound_many(self, touched):
+        """Customers texted: ``{conversation: (document, message, text)}``. Each conversation
+        remembers its document, its last activity and the last SMS (the conversations list), in
+        one query whatever their number."""
+        rows = [SQL("(%s, %s, %s, %s, %s)", session.id, record._name, record.id, message.id, _preview(text))
+                for session, (record, message, text) in touched.items()]
+        if not rows:
+            return
+        self.flush_model()
+        self.env.cr.execute(SQL(
+            "UPDATE didww_sms_session s SET last_activity = %(now)s, res_model = v.res_model, res_id = v.res_id, "
+            "last_message_date = %(now)s, last_message_inbound = TRUE, last_message_text = v.text, "
+            "last_inbound_message_id = v.message_id, write_date = %(now)s, write_uid = %(uid)s "
+            "FROM (VALUES %(rows)s) AS v(id, res_model, res_id, message_id, text) WHERE s.id = v.id",
+            now=fields.Datetime.now(), uid=self.env.uid, rows=SQL(", ").join(rows)))
+        self.invalidate_model(["last_activity", "res_model", "res_id", "live_until", "sticky_until",
+                               "last_message_date", "last_message_inbound", "last_message_text",
+                               "last_inbound_message_id", "write_date", "write_uid"])
+
+    @api.model
     def _touch_outbound_many(self, touches):
         """Users texted customers from DIDWW numbers: start or refresh each conversation (its
         user's stickiness, its document, its last message), in a few queries whatever their number.

@@ -189,21 +189,33 @@ class DidwwWebhookEvent(models.Model):
             self.env["ir.cron.trigger"].sudo().create([{"cron_id": cron.id, "call_at": now} for cron in idle])
 
     def _process(self):
-        """Process events; each in a savepoint so that one failure never loses another."""
+        """Process events; each in a savepoint so that one failure never loses another.
+
+        What routing the batch's inbound SMS needs is read (and their new conversations created)
+        once for the batch (:meth:`didww.sms.inbound._batch`), then each event is posted in its own
+        savepoint, and the conversations are updated in one query at the end."""
         now = fields.Datetime.now()
         retry_at = {}  # event -> when it is due again
-        results = {}  # event -> its new state, written once the batch is done (one UPDATE for all)
-        numbers = {}  # (company id, number as DIDWW wrote it) -> didww.sms.number, looked up once a batch
+        results = {}  # event -> its new state, written once the batch is done
+        parsed = {}  # event -> its InboundSms / StatusEvent, or the WebhookFormatError it raised
+        for event in self:
+            try:
+                parsed[event] = parse_event(json.loads(event.payload))
+            except Exception as exc:  # noqa: BLE001 (raised again in the event's savepoint, handled below)
+                parsed[event] = exc
+        batch = self._inbound_batch(parsed)
         for event in self:
             attempts = event.attempts + 1
             try:
                 with self.env.cr.savepoint():
-                    event_data = parse_event(json.loads(event.payload))
+                    event_data = parsed[event]
+                    if isinstance(event_data, Exception):
+                        raise event_data
                     company_env = event.with_company(event.company_id)
                     if isinstance(event_data, StatusEvent):
                         vals = company_env._process_status(event_data)
                     else:
-                        vals = company_env._process_inbound(event_data, numbers)
+                        vals = company_env._process_inbound(event_data, batch)
             except WebhookFormatError as exc:
                 vals = {"state": "error", "result": str(exc)}
             except ConversationBusy as exc:
@@ -214,15 +226,36 @@ class DidwwWebhookEvent(models.Model):
             except Exception as exc:  # kept, logged and retried: never lost
                 _logger.exception("DIDWW webhook event %s could not be processed", event.id)
                 vals = {"state": "error", "result": f"{type(exc).__name__}: {exc}"[:250]}
+            else:
+                batch.keep()  # what this event changed in the conversations outlived its savepoint
             if vals["state"] in ("pending", "error"):
                 delay = RETRY_DELAYS[attempts - 1] if attempts <= len(RETRY_DELAYS) else 900
                 vals["next_attempt"] = retry_at[event] = now + timedelta(seconds=delay)
             results[event] = dict(vals, attempts=attempts)
+        batch.flush()
         for event, vals in results.items():
             event.write(vals)
         if retry_at:
             self._wake_processing(min(retry_at.values()))
         return self
+
+    def _inbound_batch(self, parsed):
+        """The :class:`~.didww_sms_inbound.InboundBatch` of the inbound SMS among ``parsed``, each to
+        its number: looked up when stored, else (a number the company did not have then) once a batch."""
+        numbers = {}  # (company id, number as DIDWW wrote it) -> didww.sms.number
+        deliveries = []
+        for event, event_data in parsed.items():
+            if event.kind != "inbound" or isinstance(event_data, (Exception, StatusEvent)):
+                continue
+            number = event.number_id
+            if not number:
+                key = (event.company_id.id, event_data.to)
+                if key not in numbers:
+                    numbers[key] = self.env["didww.sms.number"]._find_by_number(event.company_id, event_data.to)
+                number = numbers[key]
+            if number:
+                deliveries.append((event, number, event_data))
+        return self.env["didww.sms.inbound"]._batch(deliveries)
 
     def _process_status(self, status):
         # a company's webhook only updates that company's SMS
@@ -235,21 +268,13 @@ class DidwwWebhookEvent(models.Model):
         outcome = tracker_sudo._didww_apply_status(status)
         return {"state": "done", "status_outcome": outcome, "result": f"{status.kind} {status.status}: {outcome}"}
 
-    def _process_inbound(self, sms, numbers=None):
-        """Route an inbound SMS; its number was looked up when it was stored (looked up again, once a
-        batch, only for an SMS to a number the company did not have then)."""
-        number = self.number_id
-        if not number:
-            numbers = {} if numbers is None else numbers
-            key = (self.company_id.id, sms.to)
-            if key not in numbers:
-                numbers[key] = self.env["didww.sms.number"]._find_by_number(self.company_id, sms.to)
-            number = numbers[key]
+    def _process_inbound(self, sms, batch):
+        """Route an inbound SMS with the batch's lookups (``batch``, see :meth:`_inbound_batch`)."""
+        number = batch.number_of(self)
         if not number:
             return {"state": "error", "result": self._unknown_number_text(sms.to)}
-        record, message, notified = self.env["didww.sms.inbound"]._route(number, sms)
+        record, message, notified = batch.route(self, number, sms)
         return {
             "state": "done", "res_model": record._name, "res_id": record.id,
             "result": f"posted as message {message.id} on {record._name},{record.id} for {len(notified)} user(s)",
         }
-
