@@ -20,3 +20,4 @@ from . import didww_call
 from . import ir_http
 from . import mail_notification
 from . import didww_cdr_export
+from . import didww_cdr_calls

@@ -276,7 +276,7 @@ class DidwwSmsInbound(models.AbstractModel):
             return None
         remote = number._didww_e164(session.remote_number, number.country_id)
         keyword = sms_keywords.normalize(text)
-        record = record or self.env["sms.sms"]._didww_document(session.res_model, session.res_id)
+        record = record or self.env["didww.sms.document"]._didww_document(session.res_model, session.res_id)
         if not remote:
             # a short code or an alphanumeric sender: nothing Odoo could text, nothing to blacklist
             if record:

@@ -258,7 +258,8 @@ class DidwwSmsNumber(models.Model):
 
     @api.model
     def _country_from_number(self, e164):
-        """Alias of ``base._didww_country_of`` (kept for callers on other branches)."""
+        """Alias of ``base._didww_country_of``, left only for ``models/didww_call.py`` (owned by
+        another branch): remove it with that file's call."""
         return self._didww_country_of(e164)
 
     # ------------------------------------------------------------

@@ -290,7 +290,7 @@ class DidwwSmsSession(models.Model):
         """Open the conversation's document, on its chatter (replies leave from this number while the
         conversation is live, see the number's stickiness), and mark its SMS in the Inbox as read."""
         self.ensure_one()
-        document = self.env["sms.sms"]._didww_document(self.res_model, self.res_id)
+        document = self.env["didww.sms.document"]._didww_document(self.res_model, self.res_id)
         if not document:
             return False
         document.check_access("read")

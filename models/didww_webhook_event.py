@@ -127,7 +127,7 @@ class DidwwWebhookEvent(models.Model):
         number_of = {tracker.didww_message_id: tracker.mail_notification_id.sms_number for tracker in trackers}
         for event in self:
             if event.state == "done" and event.kind == "inbound":
-                document = self.env["sms.sms"]._didww_document(event.res_model, event.res_id)
+                document = self.env["didww.sms.document"]._didww_document(event.res_model, event.res_id)
                 event.result_display = self.env._(
                     "SMS posted on %(kind)s %(document)s", kind=self.env["ir.model"]._get(document._name).name,
                     document=document.display_name) if document else event.result

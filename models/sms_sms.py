@@ -68,7 +68,8 @@ class SmsSms(models.Model):
 
     @api.model
     def _didww_document(self, model, res_id):
-        """Alias of ``didww.sms.document._didww_document`` (kept for callers on other branches)."""
+        """Alias of ``didww.sms.document._didww_document``, left only for ``models/didww_call.py``
+        (owned by another branch): remove it with that file's calls."""
         return self.env["didww.sms.document"]._didww_document(model, res_id)
 
     @api.model

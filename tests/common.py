@@ -1,3 +1,4 @@
+import base64
 import json
 from contextlib import contextmanager
 from urllib.parse import urlsplit
@@ -7,6 +8,11 @@ from odoo.tests import HttpCase, TransactionCase, new_test_user
 from odoo.tests.common import BaseCase, _super_send
 
 from .fake_didww import FakeDidww
+
+
+def b64(text):
+    """``text`` as DIDWW's ``data`` field carries it (base64 of its UTF-8)."""
+    return base64.b64encode(text.encode()).decode()
 
 
 class DidwwMixin:

@@ -1,13 +1,8 @@
-import base64
 
 from odoo.tests import new_test_user, tagged
 from odoo.tools.safe_eval import safe_eval
 
-from .common import DidwwHttpCase
-
-
-def b64(text):
-    return base64.b64encode(text.encode()).decode()
+from .common import DidwwHttpCase, b64
 
 
 @tagged("post_install", "-at_install", "didww_connector")

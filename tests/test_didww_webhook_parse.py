@@ -14,10 +14,7 @@ from ..tools.didww_webhook import (
     parse_time,
     salvage_template,
 )
-
-
-def b64(text):
-    return base64.b64encode(text.encode()).decode()
+from .common import b64
 
 
 def callback(status="Success", code_id=None, message_id="550e8400-e29b-41d4-a716-446655440000",

@@ -1,4 +1,3 @@
-import base64
 from contextlib import closing
 from datetime import timedelta
 
@@ -7,11 +6,7 @@ from freezegun import freeze_time
 from odoo import fields, sql_db
 from odoo.tests import tagged
 
-from .common import DidwwCase, DidwwHttpCase
-
-
-def b64(text):
-    return base64.b64encode(text.encode()).decode()
+from .common import DidwwCase, DidwwHttpCase, b64
 
 
 @tagged("post_install", "-at_install", "didww_connector")

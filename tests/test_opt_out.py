@@ -1,12 +1,7 @@
-import base64
 
 from odoo.tests import Form, tagged
 
-from .common import DidwwHttpCase
-
-
-def b64(text):
-    return base64.b64encode(text.encode()).decode()
+from .common import DidwwHttpCase, b64
 
 
 @tagged("post_install", "-at_install", "didww_connector")

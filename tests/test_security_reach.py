@@ -6,7 +6,6 @@ relational field of the addon's conversation, call and webhook event models is r
 a refusal or name only records the salesperson may read.
 """
 
-import base64
 import json
 import logging
 from datetime import timedelta
@@ -20,13 +19,9 @@ from odoo.tests import new_test_user, tagged
 from odoo.tools import config, mute_logger
 
 from ..models import didww_webhook_inbox
-from .common import DidwwHttpCase
+from .common import DidwwHttpCase, b64
 
 SWEPT_MODELS = ("didww.sms.session", "didww.call", "didww.webhook.event")
-
-
-def b64(text):
-    return base64.b64encode(text.encode()).decode()
 
 
 @tagged("post_install", "-at_install", "didww_connector")
