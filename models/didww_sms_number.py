@@ -1,6 +1,6 @@
 import logging
 
-from odoo import api, fields, models
+from odoo import api, fields, models, tools
 from odoo.exceptions import ValidationError
 
 from ..tools import phone, sms_keywords
@@ -152,6 +152,7 @@ class DidwwSmsNumber(models.Model):
         vals_list = [self._normalize_vals(vals) for vals in vals_list]
         for vals in vals_list:
             self._check_not_registered(vals.get("number"), vals.get("company_id") or self.env.company.id)
+        self.env.registry.clear_cache()  # _didww_numbers_of_company
         return super().create(vals_list)
 
     def write(self, vals):
@@ -166,7 +167,13 @@ class DidwwSmsNumber(models.Model):
             result = super().write(vals)
         if {"user_ids", "all_users", "company_id", "active"} & set(vals):
             self._didww_release_conversations()
+        if {"number", "country_id", "company_id", "active"} & set(vals):
+            self.env.registry.clear_cache()  # _didww_numbers_of_company
         return result
+
+    def unlink(self):
+        self.env.registry.clear_cache()  # _didww_numbers_of_company
+        return super().unlink()
 
     def _didww_release_conversations(self):
         """End the hold of users who may no longer use these numbers on their conversations: their
@@ -222,23 +229,32 @@ class DidwwSmsNumber(models.Model):
     def _find_by_number(self, company, raw):
         """The active number of ``company`` that ``raw`` (any format) designates, or an empty recordset.
 
-        Each inbound SMS asks twice (in the webhook request, then when processed): DIDWW's
-        international spelling is matched first, from the numbers alone, in one light query.
+        Each inbound SMS asks when it is stored: DIDWW's international spelling is matched first,
+        from the company's numbers kept in memory (:meth:`_didww_numbers_of_company`), no query.
         """
-        numbers = self.sudo().search_fetch([("company_id", "=", company.id)], ["number", "country_id"])
+        numbers = self._didww_numbers_of_company(company.id)
         international = self._didww_e164(raw)
-        exact = numbers.filtered(lambda n: n.number == international) if international else numbers.browse()
-        if exact:
-            return exact[:1]
-        e164 = self._didww_e164_or_loose(raw, company.country_id)
-        exact = numbers.filtered(lambda n: n.number == e164)
-        if exact:
-            return exact[:1]
-        # national formats of a number of another country than the company's
-        for number in numbers:
-            if self._didww_e164(raw, number.country_id) == number.number:
-                return number
-        return self.browse()
+        found = next((number_id for number_id, number, _country in numbers if number == international), None) \
+            if international else None
+        if found is None:
+            e164 = self._didww_e164_or_loose(raw, company.country_id)
+            found = next((number_id for number_id, number, _country in numbers if number == e164), None)
+        if found is None:
+            # national formats of a number of another country than the company's
+            Country = self.env["res.country"]
+            found = next((number_id for number_id, number, country_id in numbers
+                          if self._didww_e164(raw, Country.browse(country_id)) == number), None)
+        # sudo: as superuser, as the webhook (the public user) and the processing crons use it
+        return self.sudo().browse(found) if found is not None else self.sudo().browse()
+
+    @api.model
+    @tools.ormcache("company_id")
+    def _didww_numbers_of_company(self, company_id):
+        """``((id, number, country id), ...)`` of the company's active numbers, in their order,
+        kept in memory until a number changes (every Odoo process learns it at its next request)."""
+        # sudo: the webhook runs as the public user; only the numbers are read
+        numbers = self.sudo().search_fetch([("company_id", "=", company_id)], ["number", "country_id"])
+        return tuple((number.id, number.number, number.country_id.id) for number in numbers)
 
     @api.model
     def _source_picker(self, company, destinations=()):

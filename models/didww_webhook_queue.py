@@ -59,21 +59,28 @@ class DidwwWebhookEvent(models.Model):
         future trigger): no run that starts before that date deletes it, and a run that starts after
         it sees this event, committed long before.
         """
-        crons = self._processing_crons()
-        if not crons:
-            return self.env["ir.cron.trigger"]
         if at:
-            return crons[0]._trigger(at)
+            crons = self._processing_crons()
+            return crons[0]._trigger(at) if crons else self.env["ir.cron.trigger"]
+        # the processing crons (as _processing_crons finds them) and their wake-ups, in one query
         now = fields.Datetime.now()
         self.env.cr.execute(SQL(
-            "SELECT bool_or(call_at BETWEEN %s AND %s), bool_or(call_at >= %s) FROM ir_cron_trigger "
-            "WHERE cron_id = ANY(%s)", now - WAKE_FRESH, now, now + WAKE_AHEAD, crons.ids))
-        woken, ahead = self.env.cr.fetchone()
-        if not woken:
-            return crons[0]._trigger()
-        if not ahead:
-            return crons[0]._trigger(now + WAKE_FALLBACK)
-        return self.env["ir.cron.trigger"]
+            "SELECT c.id, bool_or(t.call_at BETWEEN %s AND %s), bool_or(t.call_at >= %s) "
+            "FROM ir_cron c JOIN ir_act_server a ON a.id = c.ir_actions_server_id "
+            "LEFT JOIN ir_cron_trigger t ON t.cron_id = c.id "
+            "WHERE c.active AND a.model_name = %s AND a.code LIKE %s GROUP BY c.id ORDER BY c.id",
+            now - WAKE_FRESH, now, now + WAKE_AHEAD, self._name, "%_cron_process_pending(%"))
+        rows = self.env.cr.fetchall()
+        if not rows:
+            return self.env["ir.cron.trigger"]
+        woken = any(row[1] for row in rows)
+        ahead = any(row[2] for row in rows)
+        if woken and ahead:
+            return self.env["ir.cron.trigger"]
+        # sudo: the webhook runs as the public user; waking a cron is technical
+        cron = self.env["ir.cron"].sudo().browse(rows[0][0])
+        cron.fetch(["active"])  # all _trigger reads: not the whole cron and its server action
+        return cron._trigger() if not woken else cron._trigger(now + WAKE_FALLBACK)
 
     # ------------------------------------------------------------
     # Processing (out of the request)
