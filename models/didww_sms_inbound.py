@@ -13,7 +13,8 @@ class ConversationBusy(Exception):
 
 
 class InboundBatch:
-    """The inbound SMS of one processing batch, routed with what they need read once for all.
+    """The inbound SMS of one company in a processing batch, routed with what they need read once
+    for all (in the company's environment, as each SMS alone would be).
 
     Built by :meth:`DidwwSmsInbound._batch`: the senders are locked and their conversations,
     contacts and open leads looked up in a few queries whatever the batch's size, the missing
@@ -25,7 +26,7 @@ class InboundBatch:
     """
 
     def __init__(self, inbound, deliveries):
-        self.inbound = inbound  # didww.sms.inbound
+        self.inbound = inbound  # didww.sms.inbound, with the company of the SMS
         self.env = inbound.env
         self.numbers = {event.id: number for event, number, _sms in deliveries}
         self.remotes = {event.id: number._format_remote(sms.sender) for event, number, sms in deliveries}
@@ -70,7 +71,7 @@ class InboundBatch:
         for record in records:
             by_model.setdefault(record._name, set()).add(record.id)
         for model, ids in by_model.items():
-            records_sudo = self.env[model].sudo().browse(ids)
+            records_sudo = self.env[model].sudo().browse(ids)  # sudo: see _filtered_access below
             for user in users:
                 allowed = set(records_sudo.with_user(user)._filtered_access("read").ids)
                 self.readable.update({(model, record_id, user.id): record_id in allowed for record_id in ids})
@@ -87,7 +88,7 @@ class InboundBatch:
             creating its conversation.
         """
         inbound = self.inbound
-        self.pending = {}
+        self.pending = {"event": event.id}
         remote = self.remotes[event.id]
         company = number.company_id
         if (company.id, remote) in self.busy:
@@ -152,8 +153,11 @@ class InboundBatch:
         reply_to = values["reply_to"]
         return dict(values, reply_to=email_from if reply_to is POST_DEFAULT else reply_to)
 
-    def keep(self):
-        """The SMS just routed is posted for good (its savepoint was released): keep what it changed."""
+    def keep(self, event):
+        """The SMS of ``event`` is posted for good (its savepoint was released): keep what routing
+        it changed (nothing when it was not the last one routed)."""
+        if self.pending.get("event") != event.id:
+            return
         if "target" in self.pending:
             key, target = self.pending["target"]
             self.targets[key] = target

@@ -210,7 +210,7 @@ class DidwwWebhookEvent(models.Model):
                 parsed[event] = parse_event(json.loads(event.payload))
             except Exception as exc:  # noqa: BLE001 (raised again in the event's savepoint, handled below)
                 parsed[event] = exc
-        batch = self._inbound_batch(parsed)
+        batches = self._inbound_batches(parsed)
         for event in self:
             attempts = event.attempts + 1
             try:
@@ -222,7 +222,7 @@ class DidwwWebhookEvent(models.Model):
                     if isinstance(event_data, StatusEvent):
                         vals = company_env._process_status(event_data)
                     else:
-                        vals = company_env._process_inbound(event_data, batch)
+                        vals = company_env._process_inbound(event_data, batches.get(event.company_id.id))
             except WebhookFormatError as exc:
                 vals = {"state": "error", "result": str(exc)}
             except ConversationBusy as exc:
@@ -234,23 +234,26 @@ class DidwwWebhookEvent(models.Model):
                 _logger.exception("DIDWW webhook event %s could not be processed", event.id)
                 vals = {"state": "error", "result": f"{type(exc).__name__}: {exc}"[:250]}
             else:
-                batch.keep()  # what this event changed in the conversations outlived its savepoint
+                if event.company_id.id in batches:
+                    batches[event.company_id.id].keep(event)  # what it changed outlived its savepoint
             if vals["state"] in ("pending", "error"):
                 delay = RETRY_DELAYS[attempts - 1] if attempts <= len(RETRY_DELAYS) else 900
                 vals["next_attempt"] = retry_at[event] = now + timedelta(seconds=delay)
             results[event] = dict(vals, attempts=attempts)
-        batch.flush()
+        for batch in batches.values():
+            batch.flush()
         for event, vals in results.items():
             event.write(vals)
         if retry_at:
             self._wake_processing(min(retry_at.values()))
         return self
 
-    def _inbound_batch(self, parsed):
-        """The :class:`~.didww_sms_inbound.InboundBatch` of the inbound SMS among ``parsed``, each to
-        its number: looked up when stored, else (a number the company did not have then) once a batch."""
+    def _inbound_batches(self, parsed):
+        """``{company id: InboundBatch}``: the inbound SMS among ``parsed`` of each company (see
+        :class:`~.didww_sms_inbound.InboundBatch`), each to its number: looked up when stored, else
+        (a number the company did not have then) once a batch."""
         numbers = {}  # (company id, number as DIDWW wrote it) -> didww.sms.number
-        deliveries = []
+        deliveries = {}
         for event, event_data in parsed.items():
             if event.kind != "inbound" or isinstance(event_data, (Exception, StatusEvent)):
                 continue
@@ -261,8 +264,9 @@ class DidwwWebhookEvent(models.Model):
                     numbers[key] = self.env["didww.sms.number"]._find_by_number(event.company_id, event_data.to)
                 number = numbers[key]
             if number:
-                deliveries.append((event, number, event_data))
-        return self.env["didww.sms.inbound"]._batch(deliveries)
+                deliveries.setdefault(event.company_id, []).append((event, number, event_data))
+        return {company.id: self.env["didww.sms.inbound"].with_company(company)._batch(company_deliveries)
+                for company, company_deliveries in deliveries.items()}
 
     def _process_status(self, status):
         # a company's webhook only updates that company's SMS
@@ -276,8 +280,8 @@ class DidwwWebhookEvent(models.Model):
         return {"state": "done", "status_outcome": outcome, "result": f"{status.kind} {status.status}: {outcome}"}
 
     def _process_inbound(self, sms, batch):
-        """Route an inbound SMS with the batch's lookups (``batch``, see :meth:`_inbound_batch`)."""
-        number = batch.number_of(self)
+        """Route an inbound SMS with its company's lookups (``batch``, see :meth:`_inbound_batches`)."""
+        number = batch.number_of(self) if batch else None
         if not number:
             return {"state": "error", "result": self._unknown_number_text(sms.to)}
         record, message, notified = batch.route(self, number, sms)

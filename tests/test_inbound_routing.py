@@ -70,6 +70,39 @@ class TestInboundRouting(DidwwHttpCase):
         self.assertEqual(partners.name, "+37069999999")
         self.assertEqual(len(partners.message_ids.filtered(lambda m: "SMS received" in (m.body or ""))), 2)
 
+    def test_one_batch_routes_each_text_as_alone(self):
+        """Texts processed in one batch (their look-ups shared): a new sender's three texts go to
+        one new contact in order, a known contact's to them, a sticky conversation's to its
+        document and user; each conversation remembers its last text."""
+        lead = self.env["crm.lead"].create({"name": "Deal", "phone": "+37041654999", "user_id": self.user_other.id})
+        self.number_lt.user_ids |= self.user_other
+        lead.with_user(self.user_other)._message_sms("Let's talk")
+        for index, (sender, text) in enumerate([("37069999990", "new 1"), ("37041654321", "known"),
+                                                ("37069999990", "new 2"), ("37041654999", "sticky"),
+                                                ("37069999990", "new 3")]):
+            self.inbound(text, sender=sender, uuid=f"b-{index}", process=False)
+        events = self.process_events()
+        self.assertEqual(len(events), 5)
+        self.assertEqual(set(events.mapped("state")), {"done"})
+        contact = self.env["res.partner"].search([("phone_sanitized", "=", "+37069999990")])
+        self.assertEqual(len(contact), 1)
+        received = contact.message_ids.filtered(lambda m: "SMS received" in (m.body or "")).sorted("id")
+        self.assertEqual([[text in m.body for text in ("new 1", "new 2", "new 3")] for m in received],
+                         [[True, False, False], [False, True, False], [False, False, True]], "in order")
+        self.assertEqual(self.notified_partners(received[0]), (self.user_sales | self.user_other).partner_id)
+        self.assertIn("known", self.partner.message_ids[0].body)
+        self.assertIn("sticky", lead.message_ids[0].body)
+        self.assertEqual(self.notified_partners(lead.message_ids[0]), self.user_other.partner_id,
+                         "only the sticky user")
+        Session = self.env["didww.sms.session"].sudo()
+        new_session = Session.search([("remote_number", "=", "+37069999990")])
+        self.assertEqual((new_session.res_model, new_session.res_id), ("res.partner", contact.id))
+        self.assertEqual((new_session.last_message_text, new_session.last_inbound_message_id),
+                         ("new 3", received[-1]))
+        self.assertTrue(new_session.last_message_inbound)
+        sticky = Session.search([("remote_number", "=", "+37041654999")])
+        self.assertEqual((sticky.res_model, sticky.res_id, sticky.last_message_text), ("crm.lead", lead.id, "sticky"))
+
     def test_sticky_session_routes_reply_to_its_user_and_thread(self):
         lead = self.env["crm.lead"].create({"name": "Deal", "phone": "+37041654321", "partner_id": self.partner.id,
                                             "user_id": self.user_other.id})
