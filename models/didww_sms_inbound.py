@@ -22,10 +22,11 @@ class InboundBatch:
     values Odoo's ``message_post`` would look up for each document computed once. Each SMS is then
     posted by :meth:`route`, in its event's savepoint; the conversations are updated by
     :meth:`flush`, in one query, once the batch is done. What an SMS changed is kept (:meth:`keep`)
-    only once its savepoint is released.
+    only once its savepoint is released. A batch ``alone`` reads what each SMS needs when it routes
+    it (in its savepoint), for when reading it for all failed.
     """
 
-    def __init__(self, inbound, deliveries):
+    def __init__(self, inbound, deliveries, alone=False):
         self.inbound = inbound  # didww.sms.inbound, with the company of the SMS
         self.env = inbound.env
         self.numbers = {event.id: number for event, number, _sms in deliveries}
@@ -39,8 +40,9 @@ class InboundBatch:
         self.assigned = {}  # number -> its users
         self.touched = {}  # session -> (record, message, text), written by flush()
         self.pending = {}  # what the SMS being routed changed, until keep()
+        self.alone = alone
         keys = {(number, self.remotes[event.id]) for event, number, _sms in deliveries}
-        if keys:
+        if keys and not alone:
             self._prefetch(keys)
 
     def _prefetch(self, keys):
@@ -91,6 +93,8 @@ class InboundBatch:
         self.pending = {"event": event.id}
         remote = self.remotes[event.id]
         company = number.company_id
+        if self.alone:
+            self._prefetch({(number, remote)})
         if (company.id, remote) in self.busy:
             raise ConversationBusy(inbound.env._("another text from this sender was being processed"))
         session_sudo = self.sessions.get((number.id, remote))
@@ -193,9 +197,9 @@ class DidwwSmsInbound(models.AbstractModel):
     _description = "DIDWW inbound SMS routing"
 
     @api.model
-    def _batch(self, deliveries):
+    def _batch(self, deliveries, alone=False):
         """An :class:`InboundBatch` for ``deliveries``, ``[(event, number, sms)]``."""
-        return InboundBatch(self, deliveries)
+        return InboundBatch(self, deliveries, alone=alone)
 
     @api.model
     def _lock_senders(self, senders):

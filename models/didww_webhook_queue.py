@@ -265,8 +265,16 @@ class DidwwWebhookEvent(models.Model):
                 number = numbers[key]
             if number:
                 deliveries.setdefault(event.company_id, []).append((event, number, event_data))
-        return {company.id: self.env["didww.sms.inbound"].with_company(company)._batch(company_deliveries)
-                for company, company_deliveries in deliveries.items()}
+        batches = {}
+        for company, company_deliveries in deliveries.items():
+            Inbound = self.env["didww.sms.inbound"].with_company(company)
+            try:
+                with self.env.cr.savepoint():
+                    batches[company.id] = Inbound._batch(company_deliveries)
+            except Exception:  # each SMS then reads what it needs, in its own savepoint
+                _logger.exception("DIDWW inbound batch of company %s: routing each SMS alone", company.id)
+                batches[company.id] = Inbound._batch(company_deliveries, alone=True)
+        return batches
 
     def _process_status(self, status):
         # a company's webhook only updates that company's SMS
@@ -285,6 +293,9 @@ class DidwwWebhookEvent(models.Model):
         if not number:
             return {"state": "error", "result": self._unknown_number_text(sms.to)}
         record, message, notified = batch.route(self, number, sms)
+        if batch.alone:
+            batch.keep(self)
+            batch.flush()
         return {
             "state": "done", "res_model": record._name, "res_id": record.id,
             "result": f"posted as message {message.id} on {record._name},{record.id} for {len(notified)} user(s)",
