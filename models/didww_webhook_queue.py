@@ -211,6 +211,7 @@ class DidwwWebhookEvent(models.Model):
             except Exception as exc:  # noqa: BLE001 (raised again in the event's savepoint, handled below)
                 parsed[event] = exc
         batches = self._inbound_batches(parsed)
+        trackers = self._status_trackers(parsed)
         for event in self:
             attempts = event.attempts + 1
             try:
@@ -220,7 +221,7 @@ class DidwwWebhookEvent(models.Model):
                         raise event_data
                     company_env = event.with_company(event.company_id)
                     if isinstance(event_data, StatusEvent):
-                        vals = company_env._process_status(event_data)
+                        vals = company_env._process_status(event_data, trackers)
                     else:
                         vals = company_env._process_inbound(event_data, batches.get(event.company_id.id))
             except WebhookFormatError as exc:
@@ -276,10 +277,26 @@ class DidwwWebhookEvent(models.Model):
                 batches[company.id] = Inbound._batch(company_deliveries, alone=True)
         return batches
 
-    def _process_status(self, status):
+    def _status_trackers(self, parsed):
+        """``{(company id, DIDWW message id): sms.tracker}`` of the statuses among ``parsed``, read
+        once a batch (sudo: trackers are technical records)."""
+        wanted = {(event.company_id.id, event_data.message_id) for event, event_data in parsed.items()
+                  if isinstance(event_data, StatusEvent)}
+        if not wanted:
+            return {}
+        trackers_sudo = self.env["sms.tracker"].sudo().search([
+            ("didww_message_id", "in", list({message_id for _company_id, message_id in wanted})),
+            ("didww_company_id", "in", list({company_id for company_id, _message_id in wanted}))])
+        trackers_sudo.fetch(["didww_message_id", "didww_company_id", "didww_status", "sms_uuid"])
+        return {(tracker.didww_company_id.id, tracker.didww_message_id): tracker for tracker in trackers_sudo}
+
+    def _process_status(self, status, trackers=None):
+        """Apply a status to its SMS (``trackers``: the batch's, see :meth:`_status_trackers`)."""
         # a company's webhook only updates that company's SMS
-        tracker_sudo = self.env["sms.tracker"].sudo().search(
-            [("didww_message_id", "=", status.message_id), ("didww_company_id", "=", self.company_id.id)], limit=1)
+        key = (self.company_id.id, status.message_id)
+        tracker_sudo = trackers.get(key) if trackers is not None and key in trackers else \
+            self.env["sms.tracker"].sudo().search([("didww_message_id", "=", status.message_id),
+                                                   ("didww_company_id", "=", self.company_id.id)], limit=1)
         if not tracker_sudo:
             if fields.Datetime.now() - (self.create_date or fields.Datetime.now()) > STATUS_WAIT:
                 return {"state": "ignored", "result": "no SMS with this DIDWW message id"}
