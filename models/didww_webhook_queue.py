@@ -284,17 +284,22 @@ class DidwwWebhookEvent(models.Model):
                   if isinstance(event_data, StatusEvent)}
         if not wanted:
             return {}
-        trackers_sudo = self.env["sms.tracker"].sudo().search([
-            ("didww_message_id", "in", list({message_id for _company_id, message_id in wanted})),
-            ("didww_company_id", "in", list({company_id for company_id, _message_id in wanted}))])
-        trackers_sudo.fetch(["didww_message_id", "didww_company_id", "didww_status", "sms_uuid"])
+        try:
+            with self.env.cr.savepoint():
+                trackers_sudo = self.env["sms.tracker"].sudo().search([
+                    ("didww_message_id", "in", list({message_id for _company_id, message_id in wanted})),
+                    ("didww_company_id", "in", list({company_id for company_id, _message_id in wanted}))])
+                trackers_sudo.fetch(["didww_message_id", "didww_company_id", "didww_status", "sms_uuid"])
+        except Exception:  # each status then reads its own, in its own savepoint
+            _logger.exception("DIDWW status batch: reading each tracker alone")
+            return None
         return {(tracker.didww_company_id.id, tracker.didww_message_id): tracker for tracker in trackers_sudo}
 
     def _process_status(self, status, trackers=None):
         """Apply a status to its SMS (``trackers``: the batch's, see :meth:`_status_trackers`)."""
         # a company's webhook only updates that company's SMS
         key = (self.company_id.id, status.message_id)
-        tracker_sudo = trackers.get(key) if trackers is not None and key in trackers else \
+        tracker_sudo = trackers[key].with_company(self.company_id) if trackers and key in trackers else \
             self.env["sms.tracker"].sudo().search([("didww_message_id", "=", status.message_id),
                                                    ("didww_company_id", "=", self.company_id.id)], limit=1)
         if not tracker_sudo:
