@@ -7,6 +7,7 @@ from . import didww_sms_session
 from . import didww_sms_inbound
 from . import res_partner
 from . import didww_webhook_event
+from . import didww_webhook_event_display
 from . import didww_voip_provider
 from . import didww_voip_credential
 from . import res_users
@@ -17,4 +18,5 @@ from . import ir_actions_server
 from . import didww_call
 from . import ir_http
 from . import mail_notification
+from . import mail_followers
 from . import didww_cdr_export

@@ -73,7 +73,7 @@ class TestInboundRouting(DidwwHttpCase):
         partners = self.env["res.partner"].search([("phone_sanitized", "=", "+37069999999")])
         self.assertEqual(len(partners), 1)
         self.assertEqual(partners.name, "+37069999999")
-        self.assertEqual(len(partners.message_ids.filtered(lambda m: "SMS received" in (m.body or ""))), 2)
+        self.assertEqual(len(partners.message_ids.filtered(lambda m: m.message_type == "sms")), 2)
 
     def test_sticky_session_routes_reply_to_its_user_and_thread(self):
         lead = self.env["crm.lead"].create({"name": "Deal", "phone": "+37041654321", "partner_id": self.partner.id,
