@@ -4,6 +4,7 @@ from . import res_company
 from . import res_config_settings
 from . import didww_sms_number
 from . import didww_sms_session
+from . import didww_sms_conversation
 from . import didww_sms_inbound
 from . import res_partner
 from . import didww_webhook_event

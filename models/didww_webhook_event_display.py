@@ -57,7 +57,8 @@ class DidwwWebhookEvent(models.Model):
         # sudo: trackers and SMS are technical records; only administrators read these screens
         trackers = self.env["sms.tracker"].sudo().search([("didww_message_id", "in", list(message_ids))])
         smss = self.env["sms.sms"].sudo().search([("didww_message_id", "in", list(message_ids))])
-        result = {message_id: (self.env["sms.tracker"].sudo(), self.env["sms.sms"].sudo()) for message_id in message_ids}
+        none = (self.env["sms.tracker"].sudo(), self.env["sms.sms"].sudo())
+        result = dict.fromkeys(message_ids, none)
         for tracker in trackers:
             result[tracker.didww_message_id] = (tracker, result[tracker.didww_message_id][1])
         for sms in smss:
@@ -122,7 +123,8 @@ class DidwwWebhookEvent(models.Model):
         event_data = self._event_data()
         if self.state == "error" and event_data and not self.number_id:
             if self.env["didww.sms.number"]._find_by_number(self.company_id, event_data.to):
-                return (_("Sent to %(number)s, which was not one of your DIDWW numbers when it came", number=self.sms_to),
+                return (_("Sent to %(number)s, which was not one of your DIDWW numbers when it came",
+                          number=self.sms_to),
                         _("%(number)s is one of your SMS numbers now: press Process again to post the SMS.",
                           number=self.sms_to))
             return (_("Sent to %(number)s, which is not one of your DIDWW numbers", number=self.sms_to),

@@ -56,13 +56,14 @@ class TestSmsReceived(DidwwHttpCase):
         self.number_lt.user_ids |= self.user_email
         self.inbound("Who answers?")
         message = self.partner.message_ids[0]
-        kinds = {notification.res_partner_id: notification.notification_type for notification in message.notification_ids}
+        kinds = {notice.res_partner_id: notice.notification_type for notice in message.notification_ids}
         self.assertEqual(kinds, {self.user_sales.partner_id: "inbox", self.user_email.partner_id: "email"})
         self.assertFalse(self.env["sms.sms"].sudo().search([("mail_message_id", "=", message.id)]))
         self.assertFalse(self.outbound_requests(), "nothing is texted back")
 
     def test_a_lead_customer_following_the_lead_is_not_texted_back(self):
-        lead = self.env["crm.lead"].create({"name": "Blue bike", "phone": "+37061111111", "user_id": self.user_sales.id})
+        lead = self.env["crm.lead"].create({"name": "Blue bike", "phone": "+37061111111",
+                                            "user_id": self.user_sales.id})
         lead.message_subscribe(partner_ids=self.partner.ids)  # a customer following the lead
         self.inbound("about the bike", sender="37061111111")
         message = lead.message_ids[0]
