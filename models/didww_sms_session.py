@@ -34,10 +34,10 @@ class DidwwSmsSession(models.Model):
     # through customer_name, computed with the reader's rights).
     number_id = fields.Many2one("didww.sms.number", required=True, index=True, ondelete="cascade")
     company_id = fields.Many2one(related="number_id.company_id", store=True, index=True)
-    remote_number = fields.Char("Customer number", required=True, index=True)
+    remote_number = fields.Char("Customer number (E.164)", required=True, index=True)
     user_id = fields.Many2one("res.users", "Sticky user", ondelete="set null")
     res_model = fields.Char("Document model")
-    res_id = fields.Many2oneReference("Document", model_field="res_model")
+    res_id = fields.Many2oneReference("Document ID", model_field="res_model")
     last_activity = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
     last_outbound = fields.Datetime("Last text sent", help="A user's hold on the conversation runs from here.")
     live_until = fields.Datetime(

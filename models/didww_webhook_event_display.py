@@ -114,65 +114,65 @@ class DidwwWebhookEvent(models.Model):
         return self.env._("It is processed again automatically; press Process again to try now.")
 
     def _inbound_in_words(self):
-        _ = self.env._
         if self.state == "done":
-            return _("SMS from %(sender)s posted on %(document)s", sender=self.sms_from,
-                     document=self.target_name or _("a deleted document")), False
+            return self.env._("SMS from %(sender)s posted on %(document)s", sender=self.sms_from,
+                              document=self.target_name or self.env._("a deleted document")), False
         if self.state == "pending":
-            return _("Waiting: %(why)s", why=self.result or ""), _("It is processed again in a few seconds.")
+            return (self.env._("Waiting: %(why)s", why=self.result or ""),
+                    self.env._("It is processed again in a few seconds."))
         event_data = self._event_data()
         if self.state == "error" and event_data and not self.number_id:
             if self.env["didww.sms.number"]._find_by_number(self.company_id, event_data.to):
-                return (_("Sent to %(number)s, which was not one of your DIDWW numbers when it came",
-                          number=self.sms_to),
-                        _("%(number)s is one of your SMS numbers now: press Process again to post the SMS.",
-                          number=self.sms_to))
-            return (_("Sent to %(number)s, which is not one of your DIDWW numbers", number=self.sms_to),
-                    _("Add %(number)s in Settings > DIDWW > SMS numbers (or import your numbers from DIDWW), "
-                      "then press Process again to post the SMS.", number=self.sms_to))
-        return _("Not posted: %(why)s", why=self.result or ""), self._retry_hint()
+                return (self.env._("Sent to %(number)s, which was not one of your DIDWW numbers when it came",
+                                   number=self.sms_to),
+                        self.env._("%(number)s is one of your SMS numbers now: press Process again to post the SMS.",
+                                   number=self.sms_to))
+            return (self.env._("Sent to %(number)s, which is not one of your DIDWW numbers", number=self.sms_to),
+                    self.env._("Add %(number)s in Settings > DIDWW > SMS numbers (or import your numbers from "
+                               "DIDWW), then press Process again to post the SMS.", number=self.sms_to))
+        return self.env._("Not posted: %(why)s", why=self.result or ""), self._retry_hint()
 
     def _status_in_words(self):
-        _ = self.env._
-        number = self.sms_to or _("a customer")
+        number = self.sms_to or self.env._("a customer")
         if self.state == "done":
             event_data = self._event_data()
             if self.status_outcome == "sent":
-                return _("Handed to the carrier: the SMS to %(number)s", number=number), False
+                return self.env._("Handed to the carrier: the SMS to %(number)s", number=number), False
             if self.status_outcome == "delivered":
-                return _("Delivered: the SMS to %(number)s", number=number), False
+                return self.env._("Delivered: the SMS to %(number)s", number=number), False
             if self.status_outcome == "error" and event_data:
                 reason = self.env["sms.tracker"]._didww_failure(event_data)[1]
-                return _("Not delivered: the SMS to %(number)s. %(reason)s", number=number, reason=reason), _(
-                    "The SMS shows the failure on its document, where it can be corrected and sent again.")
-            return _("No change to the SMS to %(number)s (an earlier status stands)", number=number), False
+                return (self.env._("Not delivered: the SMS to %(number)s. %(reason)s", number=number, reason=reason),
+                        self.env._("The SMS shows the failure on its document, where it can be corrected and sent "
+                                   "again."))
+            return self.env._("No change to the SMS to %(number)s (an earlier status stands)", number=number), False
         if self.state == "pending":
-            return (_("Waiting for the SMS with this DIDWW message id"),
-                    _("DIDWW can report before Odoo has recorded the SMS as sent: it is processed again for an hour, "
-                      "then ignored."))
+            return (self.env._("Waiting for the SMS with this DIDWW message id"),
+                    self.env._("DIDWW can report before Odoo has recorded the SMS as sent: it is processed again "
+                               "for an hour, then ignored."))
         if self.state == "ignored":
-            return (_("No SMS of this company has this DIDWW message id"),
-                    _("Nothing to do: it may be about an SMS sent through the same DIDWW trunk by another system."))
-        return _("Not processed: %(why)s", why=self.result or ""), self._retry_hint()
+            return (self.env._("No SMS of this company has this DIDWW message id"),
+                    self.env._("Nothing to do: it may be about an SMS sent through the same DIDWW trunk by another "
+                               "system."))
+        return self.env._("Not processed: %(why)s", why=self.result or ""), self._retry_hint()
 
     def action_process(self):
         """Button: process again now, and say what came of it; the screen then shows the new state."""
         todo = self.filtered(lambda event: event.state in ("pending", "error"))
         super().action_process()
         self.invalidate_recordset()
-        _ = self.env._
         if len(self) == 1:
             if not todo:
-                title, kind = _("Already processed"), "info"
+                title, kind = self.env._("Already processed"), "info"
             else:
-                title, kind = {"done": (_("Processed"), "success"), "ignored": (_("Ignored"), "info")}.get(
-                    self.state, (_("Not processed yet"), "warning"))
+                outcomes = {"done": (self.env._("Processed"), "success"), "ignored": (self.env._("Ignored"), "info")}
+                title, kind = outcomes.get(self.state, (self.env._("Not processed yet"), "warning"))
             message = self.result_display
         else:
             done = len(todo.filtered(lambda event: event.state in ("done", "ignored")))
-            title, kind = _("Processed again"), "success" if done == len(todo) else "warning"
-            message = _("%(done)s of %(count)s events processed; the others are still waiting or failing.",
-                        done=done, count=len(todo))
+            title, kind = self.env._("Processed again"), "success" if done == len(todo) else "warning"
+            message = self.env._("%(done)s of %(count)s events processed; the others are still waiting or failing.",
+                                 done=done, count=len(todo))
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
