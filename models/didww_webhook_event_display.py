@@ -156,10 +156,11 @@ class DidwwWebhookEvent(models.Model):
                                "system."))
         return self.env._("Not processed: %(why)s", why=self.result or ""), self._retry_hint()
 
-    def action_process(self):
-        """Button: process again now, and say what came of it; the screen then shows the new state."""
+    def action_process_again(self):
+        """Button: process again now (:meth:`action_process`), and say what came of it; the screen
+        then shows the new state."""
         todo = self.filtered(lambda event: event.state in ("pending", "error"))
-        super().action_process()
+        self.action_process()
         self.invalidate_recordset()
         if len(self) == 1:
             if not todo:

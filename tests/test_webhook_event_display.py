@@ -39,7 +39,7 @@ class TestWebhookEventDisplay(DidwwHttpCase):
         event.invalidate_recordset()
         self.assertEqual(event.hint, "+370 37 200003 is one of your SMS numbers now: press Process again to post "
                                      "the SMS.")
-        action = event.action_process()
+        action = event.action_process_again()
         self.assertEqual(event.state, "done")
         params = action["params"]
         self.assertEqual((action["tag"], params["type"], params["title"]), ("display_notification", "success",
@@ -51,12 +51,12 @@ class TestWebhookEventDisplay(DidwwHttpCase):
         document = event.action_open_document()
         self.assertEqual((document["res_model"], document["res_id"]), ("res.partner", event.res_id))
 
-        again = event.action_process()
+        again = event.action_process_again()
         self.assertEqual((again["params"]["title"], again["params"]["type"]), ("Already processed", "info"))
 
     def test_process_again_that_fails_again_says_so(self):
         event = self.inbound("u-2", to="37037200004", text="still nobody")
-        action = event.action_process()
+        action = event.action_process_again()
         self.assertEqual((event.state, action["params"]["type"], action["params"]["title"]),
                          ("error", "warning", "Not processed yet"))
         self.assertEqual(action["params"]["message"], "Sent to +370 37 200004, which is not one of your DIDWW numbers")

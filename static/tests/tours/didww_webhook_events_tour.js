@@ -16,7 +16,7 @@ registry.category("web_tour.tours").add("didww_webhook_events_tour", {
         { content: "what to do", trigger: ".o-didww-event-hint:contains(Add +370 37 200003 in Settings > DIDWW > SMS numbers):contains(Process again)" },
         { content: "the text, decoded", trigger: ".o_form_view [name=sms_text]:contains(Labas, ar dar turite?)" },
         { content: "no past time as next attempt", trigger: ".o_form_view:not(:has([name=next_attempt_display]))" },
-        { trigger: ".o_form_view .o_statusbar_buttons button[name=action_process]", run: "click" },
+        { trigger: ".o_form_view .o_statusbar_buttons button[name=action_process_again]", run: "click" },
         { content: "Process again answers", trigger: ".o_notification:contains(Not processed yet):contains(Sent to +370 37 200003)" },
         { trigger: ".breadcrumb-item:contains(DIDWW webhook events)", run: "click" },
         { trigger: ".o_data_row:contains(Inbound SMS):contains(SMS from) td[name=kind]", run: "click" },
