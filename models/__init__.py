@@ -4,11 +4,13 @@ from . import res_company
 from . import res_config_settings
 from . import didww_sms_number
 from . import didww_sms_session
+from . import didww_sms_conversation
 from . import didww_sms_inbound
 from . import res_partner
 from . import didww_webhook_event
 from . import didww_webhook_queue
 from . import didww_webhook_inbox
+from . import didww_webhook_event_display
 from . import didww_voip_provider
 from . import didww_voip_credential
 from . import res_users
@@ -19,5 +21,6 @@ from . import ir_actions_server
 from . import didww_call
 from . import ir_http
 from . import mail_notification
+from . import mail_followers
 from . import didww_cdr_export
 from . import didww_cdr_calls

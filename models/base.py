@@ -31,6 +31,14 @@ class Base(models.AbstractModel):
         return self._didww_e164(raw, country) or phone.loose(raw)
 
     @api.model
+    def _didww_display_number(self, raw, country=None):
+        """``raw`` as a person reads it, in the international format (``+1 917-905-6077``); as it
+        came when it is not a valid number (a short code, a sender name)."""
+        e164 = self._didww_e164(raw, country)
+        return (e164 and self._phone_format_number(e164, self.env["res.country"], force_format="INTERNATIONAL")) \
+            or raw or ""
+
+    @api.model
     def _didww_country_of(self, e164):
         """The ``res.country`` of an E.164 number (empty when the number says nothing)."""
         code = phone.country_of(e164) if e164 else None

@@ -1,9 +1,8 @@
 import hashlib
 
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 from odoo import api, fields, models
-from odoo.tools import plaintext2html
 
 from ..tools import sms_keywords
 
@@ -107,24 +106,20 @@ class InboundBatch:
         notify_users = session_sudo.user_id if sticky else self.assigned[number]
         notify_users = notify_users.filtered(lambda user: self._may_read(record, user))  # it would show the text
 
-        when = fields.Datetime.to_string(sms.time) if sms.time else ""
-        body = Markup("<p><strong>{label}</strong> {sender} &rarr; {to}{when}</p>{text}").format(
-            label=inbound.env._("SMS received"), sender=remote, to=number.number,
-            when=Markup(" <small>({})</small>").format(when) if when else "",
-            text=plaintext2html(sms.text or ""),
-        )
-        # sudo: processing runs as the cron's user; the message is authored by the sender and
-        # posted as an internal note that notifies only the assigned users (a 'sms' message type
-        # would text the customer followers back)
-        message = record.sudo().with_context(mail_create_nosubscribe=True).message_post(
-            body=body,
+        # posted as Odoo posts an SMS (message type 'sms', an internal note): the customer is the
+        # author, the text is the body. The context makes the users told of it recipients by their
+        # notification preference, never SMS recipients (mail_followers.py): nobody is texted back.
+        # sudo: processing runs as the cron's user; the reply is filed on whatever document it belongs to
+        message = record.sudo().with_context(mail_create_nosubscribe=True, didww_inbound_sms=True).message_post(
+            body=inbound._message_body(number, sms.text),
             author_id=partner.id if partner else False,
             email_from=False if partner else remote,
-            message_type="comment",
+            message_type="sms",
             subtype_xmlid="mail.mt_note",
             partner_ids=notify_users.partner_id.ids,
             **self._post_values_of(record, False if partner else remote),
         )
+        inbound._push_to_open_chatters(record, notify_users)
         self.pending["touched"] = (session_sudo, (record, message, sms.text))
         inbound._handle_opt_out(session_sudo, sms.text, record)  # STOP / START keywords
         return record, message, notify_users
@@ -200,6 +195,26 @@ class DidwwSmsInbound(models.AbstractModel):
     def _batch(self, deliveries, alone=False):
         """An :class:`InboundBatch` for ``deliveries``, ``[(event, number, sms)]``."""
         return InboundBatch(self, deliveries, alone=alone)
+
+    @api.model
+    def _message_body(self, number, text):
+        """The customer's text, and a discreet line saying which DIDWW number received it. Odoo's
+        SMS posting escapes the text, makes its links clickable and keeps its line breaks."""
+        line = Markup('<br/><span class="o-didww-sms-to small text-muted">{}</span>').format(
+            self.env._("Texted to %(number)s", number=self._didww_display_number(number.number)))
+        return escape(text or "") + line
+
+    @api.model
+    def _push_to_open_chatters(self, record, users):
+        """Tell the users who follow ``record`` or were told of the SMS that its chatter has a new
+        message: an open chatter shows it at once, whatever their notification preference (Odoo
+        pushes a new message only to the users it notifies in their Odoo Inbox). The push holds the
+        document's model and id only; the browser fetches the message with the user's own rights."""
+        followers = record.sudo().message_partner_ids.user_ids  # sudo: who follows, not what they read
+        partners = (users | followers).filtered(lambda user: user.active and user._is_internal()).partner_id
+        payload = {"model": record._name, "id": record.id}
+        for partner in partners:
+            partner._bus_send("didww_connector/sms_received", payload)
 
     @api.model
     def _lock_senders(self, senders):

@@ -34,10 +34,10 @@ class DidwwSmsSession(models.Model):
     # through customer_name, computed with the reader's rights).
     number_id = fields.Many2one("didww.sms.number", required=True, index=True, ondelete="cascade")
     company_id = fields.Many2one(related="number_id.company_id", store=True, index=True)
-    remote_number = fields.Char("Customer number", required=True, index=True)
+    remote_number = fields.Char("Customer number (E.164)", required=True, index=True)
     user_id = fields.Many2one("res.users", "Sticky user", ondelete="set null")
     res_model = fields.Char("Document model")
-    res_id = fields.Many2oneReference("Document", model_field="res_model")
+    res_id = fields.Many2oneReference("Document ID", model_field="res_model")
     last_activity = fields.Datetime(required=True, default=fields.Datetime.now, index=True)
     last_outbound = fields.Datetime("Last text sent", help="A user's hold on the conversation runs from here.")
     live_until = fields.Datetime(
@@ -197,112 +197,3 @@ class DidwwSmsSession(models.Model):
             now=fields.Datetime.now(), uid=self.env.uid, rows=SQL(", ").join(rows)))
         self.invalidate_model(["last_activity", "last_outbound", "user_id", "res_model", "res_id", "live_until",
                                "sticky_until", "last_message_date", "last_message_inbound", "last_message_text"])
-
-    # ------------------------------------------------------------
-    # Conversations list (CRM > Sales > SMS conversations)
-    # ------------------------------------------------------------
-
-    last_message_date = fields.Datetime("Last message", readonly=True, index=True)
-    last_message_inbound = fields.Boolean("Last message received", readonly=True)
-    last_message_text = fields.Char(
-        "Last message text", readonly=True, groups="base.group_system",
-        help="First words of the last message; shown to a user only when they can read the document.")
-    # administrators only: the message is on a document the reader may not be allowed to open, and
-    # Odoo shows a linked record's name (and exports its fields) as the field's reader sees the field
-    last_inbound_message_id = fields.Many2one(
-        "mail.message", "Last SMS received", readonly=True, ondelete="set null", groups="base.group_system")
-    last_message_preview = fields.Char("Preview", compute="_compute_conversation_display")
-    customer_name = fields.Char("Customer", compute="_compute_conversation_display")
-    is_unread = fields.Boolean(
-        "Unread", compute="_compute_is_unread", search="_search_is_unread",
-        help="The last SMS the customer sent waits in your Inbox.")
-
-    def _didww_last_message_vals(self, text, inbound):
-        return {
-            "last_message_date": fields.Datetime.now(),
-            "last_message_inbound": inbound,
-            "last_message_text": _preview(text),
-        }
-
-    def _didww_note_inbound(self, message, text):
-        """Remember the SMS the customer just sent for the conversations list."""
-        self.ensure_one()
-        self.sudo().write(dict(self._didww_last_message_vals(text, inbound=True), last_inbound_message_id=message.id))
-
-    def _didww_readable_documents(self):
-        """``{session: readable}``: whether the current user can read each conversation's document."""
-        readable = {}
-        by_model = self.grouped("res_model")
-        for model, sessions in by_model.items():
-            if not model or model not in self.env:
-                readable.update(dict.fromkeys(sessions, False))
-                continue
-            records = self.env[model].browse(sessions.mapped("res_id")).exists()
-            allowed = set(records._filtered_access("read").ids)
-            readable.update({session: session.res_id in allowed for session in sessions})
-        return readable
-
-    @api.depends("res_model", "res_id", "remote_number")
-    @api.depends_context("uid")
-    def _compute_conversation_display(self):
-        readable = self._didww_readable_documents()
-        for session in self:
-            if readable.get(session):
-                document = self.env[session.res_model].browse(session.res_id)
-                session.customer_name = document.display_name
-                session.last_message_preview = session.sudo().last_message_text
-            else:
-                # a document the user cannot open: neither its name nor what the customer wrote
-                session.customer_name = session.remote_number
-                session.last_message_preview = False
-
-    def _didww_unread_message_ids(self, message_ids):
-        """Ids among ``message_ids`` that wait unread in the current user's Inbox."""
-        notifications = self.env["mail.notification"].sudo().search([
-            ("mail_message_id", "in", list(message_ids)),
-            ("res_partner_id", "=", self.env.user.partner_id.id),
-            ("is_read", "=", False),
-        ])
-        return set(notifications.mail_message_id.ids)
-
-    @api.depends("last_inbound_message_id")
-    @api.depends_context("uid")
-    def _compute_is_unread(self):
-        # sudo: the message itself stays hidden; only whether it waits in the user's own Inbox is told
-        sessions_sudo = self.sudo()
-        unread = self._didww_unread_message_ids(sessions_sudo.last_inbound_message_id.ids)
-        for session, session_sudo in zip(self, sessions_sudo, strict=True):
-            session.is_unread = session_sudo.last_inbound_message_id.id in unread
-
-    def _search_is_unread(self, operator, value):
-        if operator not in ("=", "!=") or not isinstance(value, bool):
-            raise NotImplementedError(self.env._("Unsupported search on Unread: %s", operator))
-        notifications = self.env["mail.notification"].sudo().search([
-            ("res_partner_id", "=", self.env.user.partner_id.id), ("is_read", "=", False),
-            ("mail_message_id.model", "!=", False),
-        ])
-        # sudo: the user's own unread messages, matched on a field only administrators read
-        sessions_sudo = self.sudo().search([("last_inbound_message_id", "in", notifications.mail_message_id.ids)])
-        domain = [("id", "in", sessions_sudo.ids)]
-        return domain if (operator == "=") == value else ["!", *domain]
-
-    def action_open_document(self):
-        """Open the conversation's document, on its chatter (replies leave from this number while the
-        conversation is live, see the number's stickiness), and mark its SMS in the Inbox as read."""
-        self.ensure_one()
-        document = self.env["didww.sms.document"]._didww_document(self.res_model, self.res_id)
-        if not document:
-            return False
-        document.check_access("read")
-        # the SMS of this conversation waiting in the user's Inbox are read once its chatter is open
-        self.env["mail.message"].search([
-            ("model", "=", document._name), ("res_id", "=", document.id), ("needaction", "=", True),
-        ]).set_message_done()
-        return {
-            "type": "ir.actions.act_window",
-            "res_model": document._name,
-            "res_id": document.id,
-            "view_mode": "form",
-            "views": [(False, "form")],
-            "target": "current",
-        }

@@ -1,4 +1,3 @@
-import json
 
 from odoo import api, fields, models
 
@@ -90,61 +89,3 @@ class DidwwWebhookEvent(models.Model):
     def action_process(self):
         """Button: process again events that wait or failed, now."""
         self.filtered(lambda event: event.state in ("pending", "error"))._process()
-
-    # ------------------------------------------------------------
-    # Display (the Webhook events screens)
-    # ------------------------------------------------------------
-
-    result_display = fields.Char("Result in words", compute="_compute_result_display")
-    payload_display = fields.Text("Payload (as DIDWW sent it)", compute="_compute_payload_display")
-
-    def _payload_dict(self):
-        self.ensure_one()
-        try:
-            payload = json.loads(self.payload or "{}")
-        except ValueError:
-            return {}
-        return payload if isinstance(payload, dict) else {}
-
-    @api.depends("payload")
-    def _compute_payload_display(self):
-        for event in self:
-            try:
-                event.payload_display = json.dumps(json.loads(event.payload), indent=2, ensure_ascii=False)
-            except (TypeError, ValueError):
-                event.payload_display = event.payload
-
-    @api.depends("state", "kind", "result", "res_model", "res_id", "payload")
-    def _compute_result_display(self):
-        """The result in words: where an inbound SMS was posted, what a status did to which SMS."""
-        outcomes = dict(self._fields["status_outcome"]._description_selection(self.env))
-        statuses = {event: ((event._payload_dict().get("data") or {}) if event.kind == "status" else {})
-                    for event in self}
-        message_ids = [data.get("id") for data in statuses.values() if isinstance(data, dict) and data.get("id")]
-        # sudo: trackers are technical records; only their numbers are shown, to administrators
-        trackers = self.env["sms.tracker"].sudo().search([("didww_message_id", "in", message_ids)]) \
-            if message_ids else self.env["sms.tracker"]
-        number_of = {tracker.didww_message_id: tracker.mail_notification_id.sms_number for tracker in trackers}
-        for event in self:
-            if event.state == "done" and event.kind == "inbound":
-                document = self.env["didww.sms.document"]._didww_document(event.res_model, event.res_id)
-                event.result_display = self.env._(
-                    "SMS posted on %(kind)s %(document)s", kind=self.env["ir.model"]._get(document._name).name,
-                    document=document.display_name) if document else event.result
-            elif event.state == "done" and event.kind == "status":
-                data = statuses[event] if isinstance(statuses[event], dict) else {}
-                status = (data.get("attributes") or {}).get("status") or ""
-                event.result_display = self.env._(
-                    "DIDWW says %(status)s: the SMS to %(number)s is %(outcome)s",
-                    status=status, number=number_of.get(data.get("id")) or self.env._("a customer"),
-                    outcome=outcomes.get(event.status_outcome, event.result or ""))
-            elif event.state == "pending":
-                event.result_display = self.env._("Waiting: %(why)s", why=event.result or "")
-            else:
-                event.result_display = event.result
-
-    def action_open_document(self):
-        """Button: the contact, lead… an inbound SMS was posted on."""
-        self.ensure_one()
-        return {"type": "ir.actions.act_window", "res_model": self.res_model, "res_id": self.res_id,
-                "view_mode": "form", "target": "current"}

@@ -21,6 +21,8 @@ from . import test_ui_tours
 from . import test_ui_screens
 from . import test_opt_out
 from . import test_conversations
+from . import test_sms_received
+from . import test_webhook_event_display
 from . import test_phone_matching
 from . import test_softphone_e2e
 from . import test_softphone_js

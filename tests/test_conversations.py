@@ -107,12 +107,14 @@ class TestConversations(DidwwHttpCase):
         self.assertIn(self.user_other.partner_id, notified)
         self.assertNotIn(self.user_sales.partner_id, notified, "no Inbox notification carrying the text")
         line = self.conversations(self.user_sales, [("remote_number", "=", "+37061111111")])
-        self.assertEqual(line.customer_name, "+37061111111", "not the lead's name")
+        self.assertFalse(line.customer_name or line.document_name, "not the lead's name, nor its customer")
+        self.assertEqual(line.remote_display, "+370 611 11111", "the number the customer texted from")
         self.assertFalse(line.last_message_preview, "not the text")
+        self.assertFalse(line.opt_keyword)
         self.assertFalse(line.is_unread)
         otto = self.conversations(self.user_other, [("remote_number", "=", "+37061111111")])
         self.assertEqual(otto.last_message_preview, "My secret budget is 50k")
-        self.assertEqual(otto.customer_name, lead.display_name)
+        self.assertEqual((otto.customer_name, otto.document_name), (False, lead.display_name))
 
     def test_the_list_loads_for_a_salesperson_as_the_web_client_asks_it(self):
         self.inbound("Hello")
@@ -127,6 +129,79 @@ class TestConversations(DidwwHttpCase):
         self.assertEqual(result["records"][0]["last_message_preview"], "Hello")
         for name in ("mine", "unread", "unassigned"):
             self.assertIn(f'name="{name}"', views["views"]["search"]["arch"])
+
+    def test_the_customer_is_the_documents_contact_and_the_document_is_named_apart(self):
+        lead = self.env["crm.lead"].create({"name": "Blue bike", "partner_id": self.partner.id,
+                                            "user_id": self.user_sales.id, "type": "opportunity"})
+        # Sally texted the lead's customer at another number of theirs
+        self.env["didww.sms.session"]._touch_outbound_many(
+            [(self.number_lt, "+37061111111", self.user_sales, lead, "Your bike is ready")])
+        self.env["crm.lead"].create({"name": "Web form", "phone": "+37061111113", "contact_name": "Jonas Web",
+                                     "user_id": self.user_sales.id})
+        self.inbound("about the web form", sender="37061111113")
+        bike = self.conversations(self.user_sales, [("remote_number", "=", "+37061111111")])
+        self.assertEqual((bike.customer_name, bike.document_name, bike.remote_display, bike.direction),
+                         ("Ona Customer", "Blue bike", "+370 611 11111", "out"))
+        web = self.conversations(self.user_sales, [("remote_number", "=", "+37061111113")])
+        self.assertEqual((web.customer_name, web.document_name, web.direction), ("Jonas Web", "Web form", "in"))
+        self.inbound("contact itself")
+        contact = self.conversations(self.user_sales, [("remote_number", "=", "+37041654321")])
+        self.assertEqual((contact.customer_name, contact.document_name), ("Ona Customer", False))
+
+    def test_stop_and_start_lines_say_so(self):
+        self.inbound("Stop")
+        line = self.conversations(self.user_sales)
+        self.assertEqual((line.direction, line.opt_keyword), ("in", "out"))
+        # the number's confirmation, texted back: the line still says the customer opted out
+        self.env["didww.sms.session"]._touch_outbound_many(
+            [(self.number_lt, "+37041654321", self.env["res.users"], None, "You will receive no more SMS.")])
+        line.invalidate_recordset()
+        self.assertEqual((line.direction, line.opt_keyword), ("out", "out"))
+        self.inbound("START")
+        line.invalidate_recordset()
+        self.assertEqual(line.opt_keyword, "in")
+        self.inbound("please don't stop")
+        line.invalidate_recordset()
+        self.assertFalse(line.opt_keyword, "a keyword inside a sentence is an ordinary message")
+        arch = self.env["didww.sms.session"].with_user(self.user_sales).get_views(
+            [(False, "list")])["views"]["list"]["arch"]
+        self.assertIn("decoration-muted=\"opt_keyword == 'out'\"", arch)
+
+    def test_a_mass_sms_makes_one_line_per_customer_texted_each_named(self):
+        leads = self.env["crm.lead"].create([
+            {"name": f"Spring offer {name}", "contact_name": name, "phone": phone, "user_id": self.user_sales.id}
+            for name, phone in [("Ana", "+37061000001"), ("Ben", "+37061000002"), ("Cid", "+37061000003"),
+                                ("Dan", "+37061000003"), ("Eve", False)]])  # Dan shares Cid's number
+        for _round in range(2):  # the same mass SMS sent twice adds no line
+            self.env["sms.composer"].with_user(self.user_sales).with_context(
+                default_res_model="crm.lead", default_res_ids=leads.ids, default_composition_mode="mass",
+                default_mass_keep_log=True,
+            ).create({"body": "Spring offer: 10% off"}).action_send_sms()
+            self.env["sms.sms"].sudo()._process_queue()
+            lines = self.conversations(self.user_sales, [("remote_number", "like", "+3706100000")])
+            self.assertEqual(sorted(lines.mapped("remote_display")),
+                             ["+370 610 00001", "+370 610 00002", "+370 610 00003"], "one line per number texted")
+            self.assertEqual(set(lines.mapped("direction")), {"out"})
+            self.assertEqual(len(set(zip(lines.mapped("customer_name"), lines.mapped("remote_display"),
+                                         strict=True))), 3, "each line names its customer")
+
+    def test_a_line_whose_document_was_deleted_says_so_when_opened(self):
+        lead = self.env["crm.lead"].create({"name": "Gone", "phone": "+37061111114", "user_id": self.user_sales.id})
+        self.inbound("hello?", sender="37061111114")
+        line = self.conversations(self.user_admin, [("remote_number", "=", "+37061111114")])
+        lead.unlink()
+        action = line.with_user(self.user_admin).action_open_document()
+        self.assertEqual((action["tag"], action["params"]["type"]), ("display_notification", "warning"))
+
+    def test_administrators_and_users_have_one_list_whose_lines_open_the_document(self):
+        action = self.env.ref("didww_connector.didww_sms_conversation_action")
+        self.assertEqual(self.env.ref("didww_connector.didww_sms_session_menu").action, action)
+        self.assertEqual(self.env.ref("didww_connector.didww_sms_session_menu").name,
+                         self.env.ref("didww_connector.didww_sms_conversation_menu").name)
+        self.assertFalse(self.env.ref("didww_connector.didww_sms_session_action", raise_if_not_found=False))
+        for user in (self.user_admin, self.user_sales):
+            arch = self.env["didww.sms.session"].with_user(user).get_views([(False, "list")])["views"]["list"]["arch"]
+            self.assertIn('action="action_open_document"', arch)
 
     def test_the_menu_is_in_crm_for_internal_users(self):
         menu = self.env.ref("didww_connector.didww_sms_conversation_menu")

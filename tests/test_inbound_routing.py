@@ -68,7 +68,7 @@ class TestInboundRouting(DidwwHttpCase):
         partners = self.env["res.partner"].search([("phone_sanitized", "=", "+37069999999")])
         self.assertEqual(len(partners), 1)
         self.assertEqual(partners.name, "+37069999999")
-        self.assertEqual(len(partners.message_ids.filtered(lambda m: "SMS received" in (m.body or ""))), 2)
+        self.assertEqual(len(partners.message_ids.filtered(lambda m: m.message_type == "sms")), 2)
 
     def test_one_batch_routes_each_text_as_alone(self):
         """Texts processed in one batch (their look-ups shared): a new sender's three texts go to

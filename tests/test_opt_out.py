@@ -43,7 +43,7 @@ class TestOptOut(DidwwHttpCase):
         self.assertEqual(request["json"]["data"]["attributes"], {
             "destination": "37041654321", "source": "37041123456",
             "content": "You will no longer receive SMS from us. Text START to opt back in."})
-        reply = self.partner.message_ids.filtered(lambda m: m.message_type == "sms")
+        reply = self.partner.message_ids.filtered(lambda m: m.message_type == "sms" and m.author_id != self.partner)
         self.assertIn("no longer receive SMS", reply.body, "the reply is on the chatter")
 
     def test_the_reply_leaves_from_the_number_texted_even_when_the_sender_has_another(self):

@@ -1,7 +1,7 @@
 import base64
 import json
 
-from odoo.tests import Form, tagged
+from odoo.tests import Form, new_test_user, tagged
 
 from .common import DidwwHttpCase
 
@@ -55,7 +55,7 @@ class TestScreens(DidwwHttpCase):
         self.post_json({"to": "37041123456", "from": "37069111222", "time": "Mon, 23 Nov 2026 07:30:00 GMT",
                         "text": text, "data": base64.b64encode(text.encode()).decode(), "uuid": "screens-1"})
         inbound = self.env["didww.webhook.event"].search([("dedupe_key", "=", "inbound:uuid:screens-1")])
-        self.assertEqual(inbound.result_display, "SMS posted on Contact +37069111222")
+        self.assertEqual(inbound.result_display, "SMS from +370 691 11222 posted on Contact +37069111222")
         self.assertEqual(json.loads(inbound.payload_display)["from"], "37069111222")
         self.assertIn('\n  "from": "37069111222"', inbound.payload_display, "one field a line")
 
@@ -63,7 +63,7 @@ class TestScreens(DidwwHttpCase):
         tracker = message.sudo().notification_ids.sms_tracker_ids
         self.post_json(self.status_callback(tracker.didww_message_id, "Success"))
         status = self.env["didww.webhook.event"].search([("kind", "=", "status")], limit=1)
-        self.assertEqual(status.result_display, "DIDWW says Success: the SMS to +37041654321 is Sent")
+        self.assertEqual(status.result_display, "Handed to the carrier: the SMS to +370 41 654321")
 
     def test_the_webhook_event_form_asks_a_code_editor_mode_odoo_18_has(self):
         arch = self.env["didww.webhook.event"].get_views([(False, "form")])["views"]["form"]["arch"]
@@ -157,8 +157,34 @@ class TestScreens(DidwwHttpCase):
                         "text": text, "data": base64.b64encode(text.encode()).decode()})
         message = self.partner.with_user(self.user_sales)._message_sms("Status please")
         self.post_json(self.status_callback(message.sudo().notification_ids.sms_tracker_ids.didww_message_id))
+        # a text to a number not added yet, its text only in base64 (as DIDWW's template has it)
+        self.post_json({"to": "37037200003", "from": "37069111333", "time": "Mon, 23 Nov 2026 07:31:00 GMT",
+                        "data": base64.b64encode(b"Labas, ar dar turite?").decode()})
         self.start_tour("/odoo/action-didww_connector.didww_webhook_event_action", "didww_webhook_events_tour",
                         login="admin")
+
+    def _conversations(self):
+        """Three conversations of a salesperson with Odoo's default "Handle by Emails" preference."""
+        emma = new_test_user(self.env, login="didww_emma", name="Emma Email", groups="base.group_user,"
+                             "sales_team.group_sale_salesman", company_id=self.company.id, notification_type="email")
+        self.number_lt.user_ids |= emma
+        self.env["crm.lead"].create({"name": "Spring offer", "contact_name": "Jonas Stop", "phone": "+37061000009",
+                                     "user_id": emma.id})
+        bike = self.env["crm.lead"].create({"name": "Blue bike", "contact_name": "Petras Bike", "phone": "+37061000008",
+                                            "user_id": emma.id})
+        bike.with_user(emma)._message_sms("Your bike is ready")
+        for sender, text in (("37061000009", "STOP"), ("37041654321", "Is the blue bike still available?")):
+            self.post_json({"to": "37041123456", "from": sender, "time": "Mon, 23 Nov 2026 07:31:00 GMT", "text": text})
+        return emma
+
+    def test_tour_a_salesperson_reads_sms_conversations_and_opens_one(self):
+        emma = self._conversations()
+        self.start_tour("/odoo/action-didww_connector.didww_sms_conversation_action", "didww_sms_conversations_tour",
+                        login=emma.login)
+
+    def test_tour_an_admin_has_the_same_conversations_list_from_settings(self):
+        self._conversations()
+        self.start_tour("/odoo/settings", "didww_sms_conversations_admin_tour", login="admin")
 
     def test_tour_settings_show_didww_boxes_only_once_it_is_on(self):
         self.company.didww_sms_active = False

@@ -22,6 +22,19 @@ STATUS_TYPES = ("outbound_message_callbacks", "dlr_event", "dlr_events")
 _NUMBER = re.compile(r"^\+?[0-9 ().\-]{3,32}$")
 MIN_DIGITS = 3  # the shortest short code; "...", "---" or "+1" are no sender anyone can answer
 _ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,128}$")
+# DIDWW's callback error codes, in DIDWW's words (reference/didww-outbound-sms-api.txt)
+CODE_DESCRIPTIONS = {
+    1: "No routes found",
+    2: "No rate found",
+    3: "No routes found",
+    4: "Internal error",
+    5: "Origination gateway is blocked",
+    6: "Internal error",
+    7: "Origination account is blocked",
+    8: "SMS source address is not allowed",
+    100: "No balance available during TTL",
+    101: "All termination attempts failed during TTL",
+}
 
 
 class WebhookFormatError(ValueError):
@@ -46,6 +59,18 @@ class StatusEvent:
     def order_key(self):
         """What must be processed in order with this event: the statuses of one SMS."""
         return f"status:{self.message_id}"
+
+    @property
+    def didww_words(self):
+        """What DIDWW said, in its own words: ``Routing Error, code 1: No routes found``."""
+        words = self.raw_status or self.status
+        if self.code_id is not None:
+            words += f", code {self.code_id}"
+            if self.code_id in CODE_DESCRIPTIONS:
+                words += f": {CODE_DESCRIPTIONS[self.code_id]}"
+        if self.error_message:
+            words += f" ({self.error_message})"
+        return words
 
     def to_payload(self):
         """What is stored of the callback: what processing and the screens read, nothing else
