@@ -1,5 +1,8 @@
+import importlib.util
+
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
+from odoo.tools.misc import file_path
 
 from .common import DidwwCase
 from .consent_common import ConsentMixin
@@ -138,3 +141,38 @@ class TestConsentLedger(ConsentMixin, DidwwCase):
             "company_ids": [(6, 0, self.company.ids)], "groups_id": [(6, 0, [self.env.ref("base.group_user").id])]})
         self.assertFalse(self.env["didww.sms.consent"].with_user(other).search([]))
         self.assertFalse(self.env["didww.sms.consent.event"].with_user(other).search([]))
+
+
+@tagged("post_install", "-at_install", "didww_connector")
+class TestConsentMigration(ConsentMixin, DidwwCase):
+    """18.0.1.4.0: the blacklist's opt-outs move into the companies' ledgers."""
+
+    def migrate(self):
+        path = file_path("didww_connector/migrations/18.0.1.4.0/post-consent.py")
+        spec = importlib.util.spec_from_file_location("didww_post_consent", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        module.migrate(self.env.cr, "18.0.1.3.0")
+        self.env.invalidate_all()
+
+    def test_the_addons_entries_go_to_the_numbers_company_the_others_to_every_company(self):
+        Blacklist = self.env["phone.blacklist"].sudo()
+        # as 18.0.1.3.0 left them: an opt-out texted to company B's number, one added by hand
+        by_text = Blacklist._add(["+12125550142"], message="Opted out by texting STOP to +13125550100 (DIDWW).")
+        by_hand = Blacklist._add(["+14155550123"])
+        archived = Blacklist._add(["+13125550111"])
+        archived.action_archive()
+        self.migrate()
+        self.assertEqual(self.consent(self.company_b).state, "opted_out")
+        self.assertFalse(self.consent(self.company), "texted to B only")
+        event = self.consent(self.company_b).event_ids
+        self.assertEqual((event.action, event.keyword, event.didww_number), ("migrated", "STOP", "+13125550100"))
+        for company in (self.company, self.company_b):
+            self.assertEqual(self.consent(company, "+14155550123").state, "opted_out")
+        self.assertFalse(self.env["didww.sms.consent"].sudo().search([("number", "=", "+13125550111")]))
+        self.assertTrue(by_text.didww_consent and by_hand.didww_consent, "the ledger keeps them now")
+        # as before the upgrade, START takes the number back (here: once both companies heard it)
+        self.keyword("START", sender="+14155550123")
+        self.assertTrue(by_hand.active)
+        self.keyword("START", sender="+14155550123", number=self.number_b)
+        self.assertFalse(by_hand.active)
