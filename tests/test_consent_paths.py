@@ -22,12 +22,12 @@ class TestConsentEveryPath(ConsentMixin, DidwwHttpCase):
         cls.company.didww_missed_call_sms = True
 
     # each path texts Ursula (New York) once
-    def send_composer(self, **context):
+    def send_composer(self, send_now=False, **context):
         composer = Form(self.env["sms.composer"].with_user(self.user_sales).with_context(
             default_res_model="res.partner", default_res_id=self.partner_us.id, default_composition_mode="comment",
             **context))
         composer.body = "by hand"
-        if context.pop("send_now", False):
+        if send_now:  # offered only when the SMS would wait
             composer.didww_send_now = True
         composer.save().action_send_sms()
 
@@ -134,7 +134,9 @@ class TestConsentEveryPath(ConsentMixin, DidwwHttpCase):
             self.keyword("STOP")
             self.run_queue()
             self.fake.reset()
-            self.send_composer(send_now=True)
+            self.env["sms.composer"].with_user(self.user_sales).with_context(
+                default_res_model="res.partner", default_res_id=self.partner_us.id,
+                default_composition_mode="comment").create({"body": "now!", "didww_send_now": True}).action_send_sms()
             self.run_queue()
             self.assertEqual(self.sent_to(NY), [])
 

@@ -4,7 +4,7 @@ from zoneinfo import ZoneInfo
 
 from freezegun import freeze_time
 
-from odoo.tests import Form, tagged
+from odoo.tests import tagged
 
 from .common import DidwwCase
 from .consent_common import ConsentMixin
@@ -91,12 +91,10 @@ class TestConsentProperty(ConsentMixin, DidwwCase):
         path = rnd.choice(("by_hand", "by_hand_now", "mass", "chatter", "direct"))
         self.expected[body] = (key, customer, path == "by_hand_now")
         if path.startswith("by_hand"):
-            composer = Form(self.env["sms.composer"].with_user(self.user_sales).with_context(
+            self.env["sms.composer"].with_user(self.user_sales).with_context(
                 allowed_company_ids=lead.env.context["allowed_company_ids"], default_res_model="crm.lead",
-                default_res_id=lead.id, default_composition_mode="comment"))
-            composer.body = body
-            composer.didww_send_now = path == "by_hand_now"
-            composer.save().action_send_sms()
+                default_res_id=lead.id, default_composition_mode="comment",
+            ).create({"body": body, "didww_send_now": path == "by_hand_now"}).action_send_sms()
         elif path == "mass":
             self.env["sms.composer"].with_user(self.user_sales).with_context(
                 allowed_company_ids=lead.env.context["allowed_company_ids"], default_res_model="crm.lead",
