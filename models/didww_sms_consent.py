@@ -21,7 +21,7 @@ class DidwwSmsConsent(models.Model):
     _order = "last_change DESC, id DESC"
     _rec_name = "number"
 
-    company_id = fields.Many2one("res.company", "Company", required=True, readonly=True, index=True,
+    company_id = fields.Many2one("res.company", required=True, readonly=True, index=True,
                                  ondelete="cascade")
     number = fields.Char("Phone number", required=True, readonly=True, help="E.164, with +")
     state = fields.Selection(STATES, "Consent", required=True, readonly=True, default="opted_in")
@@ -45,10 +45,10 @@ class DidwwSmsConsent(models.Model):
                 "so that the history records each change."))
         return super().write(vals)
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_never(self):
         if not self.env.context.get("didww_consent_ledger"):
             raise UserError(self.env._("SMS consent records are kept for audits: they cannot be deleted."))
-        return super().unlink()
 
     # ------------------------------------------------------------
     # Actions (a person records what the customer asked for)

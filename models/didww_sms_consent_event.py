@@ -20,7 +20,7 @@ class DidwwSmsConsentEvent(models.Model):
     _description = "SMS consent history"
     _order = "date DESC, id DESC"
 
-    consent_id = fields.Many2one("didww.sms.consent", "Consent", required=True, readonly=True, index=True,
+    consent_id = fields.Many2one("didww.sms.consent", required=True, readonly=True, index=True,
                                  ondelete="cascade")
     company_id = fields.Many2one(related="consent_id.company_id", store=True, index=True)
     number = fields.Char(related="consent_id.number", store=True, index=True)
@@ -28,12 +28,12 @@ class DidwwSmsConsentEvent(models.Model):
     action = fields.Selection(ACTIONS, "What", required=True, readonly=True)
     state = fields.Selection([("opted_in", "Opted in"), ("opted_out", "Opted out")], "Consent after",
                              readonly=True)
-    keyword = fields.Char("Keyword", readonly=True)
+    keyword = fields.Char(readonly=True)
     message = fields.Text("Message received", readonly=True)
     didww_message_id = fields.Char("DIDWW message id", readonly=True)
     didww_number = fields.Char("Company number texted", readonly=True)
     origin = fields.Char("Who or what", readonly=True)
-    user_id = fields.Many2one("res.users", "User", readonly=True, ondelete="set null")
+    user_id = fields.Many2one("res.users", readonly=True, ondelete="set null")
     replied = fields.Boolean("Answered", readonly=True, help="A reply (confirmation or HELP text) was sent.")
 
     @api.depends("action", "keyword", "date")
@@ -44,9 +44,11 @@ class DidwwSmsConsentEvent(models.Model):
             event.display_name = f"{what} ({fields.Datetime.to_string(event.date)} UTC)" if event.date else what
 
     def write(self, vals):
-        raise UserError(self.env._("The SMS consent history is append-only: its records cannot be changed."))
+        if self:
+            raise UserError(self.env._("The SMS consent history is append-only: its records cannot be changed."))
+        return super().write(vals)
 
-    def unlink(self):
+    @api.ondelete(at_uninstall=False)
+    def _unlink_never(self):
         if not self.env.context.get("didww_consent_ledger"):
             raise UserError(self.env._("The SMS consent history is append-only: its records cannot be deleted."))
-        return super().unlink()
