@@ -3,7 +3,7 @@
     "name": "DIDWW: SMS & VoIP",
     "summary": "Send and receive SMS through DIDWW numbers, track delivery, "
     "and configure DIDWW / phone.systems VoIP for your users.",
-    "version": "18.0.1.3.0",
+    "version": "18.0.1.4.0",
     "category": "Marketing/SMS Marketing",
     "website": "https://github.com/didww-connector/didww_connector",
     "author": "didww_connector contributors",
@@ -27,9 +27,14 @@
         "views/res_users_views.xml",
         "views/sms_sms_views.xml",
         "wizard/sms_composer_views.xml",
+        "wizard/sms_composer_rules_views.xml",
         "wizard/sms_resend_views.xml",
         "views/didww_menus.xml",
         "views/didww_cdr_export_views.xml",
+        "security/didww_sms_consent_security.xml",
+        "views/didww_sms_consent_views.xml",
+        "views/res_partner_views.xml",
+        "views/res_config_settings_consent_views.xml",
     ],
     "assets": {
         "web.assets_backend": ["didww_connector/static/src/**/*"],

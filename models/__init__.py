@@ -17,6 +17,9 @@ from . import res_users
 from . import sms_sms
 from . import sms_tracker
 from . import phone_blacklist
+from . import didww_sms_consent
+from . import didww_sms_consent_event
+from . import didww_sms_rules
 from . import ir_actions_server
 from . import didww_call
 from . import ir_http

@@ -276,8 +276,10 @@ class DidwwCall(models.Model):
         remote = self.env["didww.sms.number"]._didww_e164(self.number)
         if not remote or len(remote) <= MAX_EXTENSION_DIGITS + 1:
             return None
-        # sudo: the blacklist and other users' call logs are technical lists
-        if self.env["phone.blacklist"].sudo().search_count([("number", "=", remote), ("active", "=", True)]):
+        # sudo: the blacklist, the consent ledger and other users' call logs are technical lists;
+        # a number opted out of another company only may be texted (see didww.sms.consent)
+        if self.env["phone.blacklist"].sudo().search_count([("number", "=", remote), ("didww_consent", "=", False)]) \
+                or self.env["didww.sms.consent"].sudo()._didww_opted_out(company, [remote]):
             return None
         recent = self.sudo().search_count([
             ("company_id", "=", company.id), ("number", "=", self.number),

@@ -1,4 +1,5 @@
 import hashlib
+from datetime import timedelta
 
 from markupsafe import Markup, escape
 
@@ -121,7 +122,7 @@ class InboundBatch:
         )
         inbound._push_to_open_chatters(record, notify_users)
         self.pending["touched"] = (session_sudo, (record, message, sms.text))
-        inbound._handle_opt_out(session_sudo, sms.text, record)  # STOP / START keywords
+        inbound._handle_opt_out(session_sudo, sms.text, record, sms)  # STOP / START / HELP keywords
         return record, message, notify_users
 
     def _target(self, session, remote, sticky):
@@ -184,8 +185,9 @@ class DidwwSmsInbound(models.AbstractModel):
     The conversation of the number and the sender says where (its live sticky document, else the
     sender's contact, else their open lead, else a new contact) and whom to notify (the holder of a
     sticky conversation, else the number's users, among those who may read the document). A text
-    that is an opt-out or opt-in keyword of the number (STOP / START) also moves the sender on or
-    off Odoo's SMS blacklist. A processing batch routes its SMS together (:class:`InboundBatch`).
+    that is a keyword of the number (STOP / START) also changes the sender's consent at the
+    number's company (``didww.sms.consent``); HELP / INFO are answered with the company's help text.
+    A processing batch routes its SMS together (:class:`InboundBatch`).
     """
 
     _name = "didww.sms.inbound"
@@ -279,18 +281,19 @@ class DidwwSmsInbound(models.AbstractModel):
         } for record in records}
 
     # ------------------------------------------------------------
-    # Opt-out keywords (STOP / START)
+    # Keywords (STOP / START / HELP): the company's consent ledger
     # ------------------------------------------------------------
 
     @api.model
-    def _handle_opt_out(self, session, text, record=None):
-        """Act on an inbound SMS of ``session`` whose whole text is an opt-out or opt-in keyword of
-        its number.
+    def _handle_opt_out(self, session, text, record=None, sms=None):
+        """Act on an inbound SMS of ``session`` whose whole text is a keyword of its number.
 
-        Opt-out puts the customer on Odoo's ``phone.blacklist`` (honoured by mass SMS, SMS
-        templates and automated actions), opt-in takes them off; both are noted on ``record``'s
-        chatter. The number's confirmation text, if any, is texted back only when the customer's
-        state changed, so a STOP delivered twice gets one reply. Return ``"out"``, ``"in"`` or ``None``.
+        STOP (opt-out) and START (opt-in) change the number's consent at the number's company
+        only (``didww.sms.consent``, which keeps Odoo's blacklist as the union of the companies);
+        both are noted on ``record``'s chatter. The number's confirmation text, if any, is texted
+        back only when the consent changed, so a STOP delivered twice gets one reply. HELP / INFO
+        are answered with the company's help text once per conversation a day.
+        Return ``"out"``, ``"in"``, ``"help"`` or ``None``.
         """
         session.ensure_one()
         number = session.number_id
@@ -301,31 +304,57 @@ class DidwwSmsInbound(models.AbstractModel):
         keyword = sms_keywords.normalize(text)
         record = record or self.env["didww.sms.document"]._didww_document(session.res_model, session.res_id)
         if not remote:
-            # a short code or an alphanumeric sender: nothing Odoo could text, nothing to blacklist
+            # a short code or an alphanumeric sender: nothing Odoo could text, nothing to record
             if record:
                 record.sudo()._message_log(body=self.env._(
                     "%(remote)s texted %(keyword)s, but it is not a phone number the SMS blacklist can hold.",
                     remote=session.remote_number, keyword=keyword))
             return kind
-        # sudo: the webhook runs as the public user; the blacklist is a technical list
-        Blacklist = self.env["phone.blacklist"].sudo()
-        changed = (Blacklist._didww_opt_out(remote, keyword, number) if kind == "out"
-                   else Blacklist._didww_opt_in(remote, keyword, number))
+        if kind == "help":
+            self._answer_help(session, record, remote, keyword, text, sms)
+            return kind
+        company = number.company_id
+        # sudo: the webhook runs as the public user; the ledger is written by its own methods
+        _consent, changed = self.env["didww.sms.consent"].sudo()._didww_set(
+            company, remote, "opted_out" if kind == "out" else "opted_in", "keyword", keyword=keyword,
+            message=text, didww_message_id=sms.uuid if sms else None, didww_number=number.number,
+            origin=self.env._("texting %(keyword)s to %(number)s (DIDWW)", keyword=keyword, number=number.number))
+        reply = ((number.optout_reply if kind == "out" else number.optin_reply) or "").strip()
         if record:
             if kind == "out":
                 note = self.env._(
-                    "%(remote)s texted %(keyword)s to %(number)s: they no longer receive mass or automated SMS "
-                    "(SMS blacklist).", remote=remote, keyword=keyword, number=number.number)
+                    "%(remote)s texted %(keyword)s to %(number)s: %(company)s no longer texts them "
+                    "(SMS consent: opted out).", remote=remote, keyword=keyword, number=number.number,
+                    company=company.name)
             else:
-                note = self.env._("%(remote)s texted %(keyword)s to %(number)s: removed from the SMS blacklist.",
-                                  remote=remote, keyword=keyword, number=number.number)
+                note = self.env._("%(remote)s texted %(keyword)s to %(number)s: %(company)s may text them again "
+                                  "(SMS consent: opted in).", remote=remote, keyword=keyword,
+                                  number=number.number, company=company.name)
             if not changed:
                 note = self.env._("%(note)s (Already the case: nothing changed.)", note=note)
             record.sudo()._message_log(body=Markup("<p>{}</p>").format(note))
-        reply = number.optout_reply if kind == "out" else number.optin_reply
-        if changed and reply and reply.strip() and record:
-            self._send_confirmation(session, record, remote, reply.strip())
+        if changed and reply and record:
+            self._send_confirmation(session, record, remote, reply)
         return kind
+
+    @api.model
+    def _answer_help(self, session, record, remote, keyword, text, sms):
+        """Text the company's help text for HELP / INFO, once per conversation a day."""
+        number = session.number_id
+        company = number.company_id
+        Event = self.env["didww.sms.consent.event"].sudo()  # sudo: the ledger's history, read by the system
+        answered = Event.search_count([
+            ("company_id", "=", company.id), ("number", "=", remote), ("didww_number", "=", number.number),
+            ("action", "=", "help"), ("replied", "=", True),
+            ("date", ">", fields.Datetime.now() - timedelta(days=1))], limit=1)
+        reply = company._didww_help_text()
+        self.env["didww.sms.consent"].sudo()._didww_set(
+            company, remote, None, "help", keyword=keyword, message=text,
+            didww_message_id=sms.uuid if sms else None, didww_number=number.number,
+            origin=self.env._("texting %(keyword)s to %(number)s (DIDWW)", keyword=keyword, number=number.number),
+            replied=bool(record and not answered))
+        if record and not answered:
+            self._send_confirmation(session, record, remote, reply)
 
     @api.model
     def _send_confirmation(self, session, record, remote, text):
@@ -335,6 +364,7 @@ class DidwwSmsInbound(models.AbstractModel):
             text, partner_ids=[], sms_numbers=[remote], author_id=self.env.ref("base.partner_root").id,
             put_in_queue=True)
         sms_sudo = self.env["sms.sms"].sudo().search([("mail_message_id", "=", message.id)])
-        sms_sudo.write({"didww_source": session.number_id.number})  # leaves from the number the customer texted
+        # leaves from the number the customer texted, whatever the consent and the hour: it answers them
+        sms_sudo.write({"didww_source": session.number_id.number, "didww_keyword_reply": True})
         self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
         return sms_sudo

@@ -1,8 +1,12 @@
-from odoo import models
+from odoo import fields, models
 
 
 class MailNotification(models.Model):
     _inherit = "mail.notification"
+
+    # an SMS the sending company's consent ledger stops where it leaves (didww.sms.rules)
+    failure_type = fields.Selection(selection_add=[("sms_blacklist", "Opted out")],
+                                    ondelete={"sms_blacklist": "set null"})
 
     def _to_store(self, store, /):
         result = super()._to_store(store)

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 from psycopg2.errors import LockNotAvailable, SerializationFailure
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL, config, mute_logger
 
 from ..tools.didww_api_client import (
@@ -112,6 +112,18 @@ class ResCompany(models.Model):
     didww_missed_call_sms_text = fields.Char(
         "Missed call text", translate=True,
         default=lambda self: self.env._("Sorry we missed your call. We will call you back as soon as we can."))
+    # texting rules (see didww.sms.rules): HELP text and quiet hours
+    didww_sms_help_text = fields.Char(
+        "HELP reply", translate=True,
+        help="Texted to a customer who sends HELP or INFO (once per conversation a day). Empty: "
+             "\"<company>: reply STOP to stop receiving texts, START to receive them again.\"")
+    didww_quiet_scope = fields.Selection(
+        [("automated", "Mass and automated SMS"), ("all", "All SMS"), ("off", "Off")], "Quiet hours apply to",
+        default="automated", required=True,
+        help="SMS due outside the window of the recipient's local time wait in the queue until it opens. "
+             "A person texting one customer by hand may choose to send at once.")
+    didww_quiet_start = fields.Float("Texting window from", default=8.0)
+    didww_quiet_end = fields.Float("Texting window until", default=21.0)
 
     @api.depends("didww_webhook_secret")
     def _compute_didww_webhook_url(self):
@@ -138,6 +150,17 @@ class ResCompany(models.Model):
                 "proxy every delivery then comes from the proxy's address: start Odoo with --proxy-mode.")
         for company in self:
             company.didww_webhook_ip_check = text
+
+    @api.constrains("didww_quiet_start", "didww_quiet_end")
+    def _check_didww_quiet_hours(self):
+        for company in self:
+            if not (0 <= company.didww_quiet_start < 24 and 0 <= company.didww_quiet_end < 24):
+                raise ValidationError(self.env._("The texting window runs between 00:00 and 23:59."))
+
+    def _didww_help_text(self):
+        self.ensure_one()
+        return (self.didww_sms_help_text or "").strip() or self.env._(
+            "%(company)s: reply STOP to stop receiving texts, START to receive them again.", company=self.name)
 
     def action_didww_regenerate_webhook_secret(self):
         self.ensure_one()

@@ -31,6 +31,10 @@ class ResConfigSettings(models.TransientModel):
     didww_missed_call_sms = fields.Boolean(related="company_id.didww_missed_call_sms", readonly=False)
     didww_missed_call_sms_text = fields.Char(related="company_id.didww_missed_call_sms_text", readonly=False)
     didww_sms_number_count = fields.Integer(compute="_compute_didww_sms_number_count")
+    didww_sms_help_text = fields.Char(related="company_id.didww_sms_help_text", readonly=False)
+    didww_quiet_scope = fields.Selection(related="company_id.didww_quiet_scope", readonly=False)
+    didww_quiet_start = fields.Float(related="company_id.didww_quiet_start", readonly=False)
+    didww_quiet_end = fields.Float(related="company_id.didww_quiet_end", readonly=False)
 
     @api.depends("company_id")
     def _compute_didww_sms_number_count(self):

@@ -1,4 +1,4 @@
-from odoo import api, models
+from odoo import api, fields, models
 from odoo.osv import expression
 
 
@@ -50,3 +50,26 @@ class ResPartner(models.Model):
                 if match:
                     found[remote] = match
         return found
+
+    # ------------------------------------------------------------
+    # SMS consent (didww.sms.consent): shown on the contact, per company
+    # ------------------------------------------------------------
+
+    didww_consent_ids = fields.Many2many(
+        "didww.sms.consent", string="SMS consent", compute="_compute_didww_consent", groups="base.group_user",
+        help="Whether each of your companies may text this contact's numbers.")
+    didww_consent_event_ids = fields.Many2many(
+        "didww.sms.consent.event", string="SMS consent history", compute="_compute_didww_consent",
+        groups="base.group_user")
+
+    @api.depends("phone", "mobile", "country_id")
+    def _compute_didww_consent(self):
+        numbers = {partner.id: {partner._phone_format(fname=fname) for fname in ("phone", "mobile")} - {False, None, ""}
+                   for partner in self}
+        every = set().union(*numbers.values()) if numbers else set()
+        Consent = self.env["didww.sms.consent"]
+        consents = Consent.search([("number", "in", list(every))]) if every else Consent
+        for partner in self:
+            mine = consents.filtered(lambda consent, own=numbers[partner.id]: consent.number in own)
+            partner.didww_consent_ids = mine
+            partner.didww_consent_event_ids = mine.event_ids

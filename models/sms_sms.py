@@ -42,6 +42,15 @@ class SmsSms(models.Model):
     didww_attempts = fields.Integer("DIDWW attempts", readonly=True, copy=False)
     didww_next_attempt = fields.Datetime("Next DIDWW attempt", readonly=True, copy=False)
     didww_failure_reason = fields.Char("DIDWW failure reason", readonly=True, copy=False)
+    didww_by_hand = fields.Boolean(
+        "Texted by hand", readonly=True, copy=False,
+        help="A person texted this one customer from the composer: quiet hours for mass and automated SMS "
+             "do not hold it.")
+    didww_send_now = fields.Boolean(
+        "Send now", readonly=True, copy=False, help="The person texting chose to send outside quiet hours.")
+    didww_keyword_reply = fields.Boolean(
+        "Keyword reply", readonly=True, copy=False,
+        help="The answer to a customer's STOP, START or HELP: sent whatever the consent and the hour.")
     didww_error_kind = fields.Char(
         "Last DIDWW error", readonly=True, copy=False,
         help="How the last attempt failed: timeout, dropped, refused, status (429/5xx).")
@@ -53,7 +62,11 @@ class SmsSms(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         defaults = None
+        by_hand = self.env.context.get("didww_by_hand")
         for vals in vals_list:
+            if by_hand:  # the composer on one document, a person texting (see sms.composer)
+                vals.setdefault("didww_by_hand", True)
+                vals.setdefault("didww_send_now", bool(self.env.context.get("didww_send_now")))
             if vals.get("didww_company_id") and vals.get("didww_user_id"):
                 continue
             if defaults is None:
@@ -228,7 +241,14 @@ class SmsSms(models.Model):
     @api.model
     def _process_queue(self, ids=None):
         self._didww_fail_interrupted()
-        return super()._process_queue(ids=ids)
+        result = super()._process_queue(ids=ids)
+        # held and retried SMS wait for their time: wake the queue for the next one (the hourly
+        # run would be late for a quiet-hours window opening at 08:00)
+        next_sms = self.sudo().search([("state", "=", "outgoing"), ("didww_next_attempt", ">", fields.Datetime.now())],
+                                      order="didww_next_attempt", limit=1)
+        if next_sms:
+            self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger(at=next_sms.didww_next_attempt)
+        return result
 
     @api.model
     def _didww_fail_interrupted(self):

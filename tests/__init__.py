@@ -32,3 +32,8 @@ from . import test_webhook_fuzz
 from . import test_cron_wake_up
 from . import test_security_reach
 from . import test_softphone_missed
+from . import test_consent_ledger
+from . import test_consent_paths
+from . import test_consent_quiet_hours
+from . import test_consent_counts
+from . import test_consent_property

@@ -34,6 +34,7 @@ class DidwwMixin:
             "didww_sms_api_url": cls.fake.url,
             "didww_sms_rate_limit": 1000,
             "didww_sms_max_workers": 4,
+            "didww_quiet_scope": "off",  # tests of quiet hours turn them on (whatever the hour the suite runs)
         })
         cls.user_sales = new_test_user(
             cls.env, login="didww_sales", name="Sally Sales", email="sally@example.com",

@@ -55,7 +55,7 @@ class TestCrmActions(DidwwCase):
         self.assertEqual(answer["tag"], "display_notification")
         self.assertIn("2 SMS on their way", answer["params"]["message"])
         self.assertIn("2 not sent", answer["params"]["message"])
-        self.assertIn("Blacklisted (1)", answer["params"]["message"])
+        self.assertIn("Opted out (1)", answer["params"]["message"])
         self.env["sms.sms"]._process_queue()
         requests = self.outbound_requests()
         self.assertEqual(sorted(r["json"]["data"]["attributes"]["destination"] for r in requests),

@@ -49,3 +49,23 @@ class TestUiTourSms(DidwwHttpCase):
         self.assertEqual(len(message), 1)
         notification = message.notification_ids.filtered(lambda n: n.notification_type == "sms")
         self.assertEqual(notification.notification_status, "pending")
+
+
+@tagged("post_install", "-at_install", "didww_connector", "-standard", "didww_connector_browser")
+class TestUiTourConsent(DidwwHttpCase):
+
+    def setUp(self):
+        super().setUp()
+        self.contact = self.env["res.partner"].create({
+            "name": "Stella Stop", "phone": "+1 212 555 0199", "country_id": self.us.id})
+        self.env["didww.sms.consent"].sudo()._didww_set(
+            self.company, "+12125550199", "opted_out", "keyword", keyword="STOP", message="STOP",
+            didww_number=self.number_us.number, origin="texting STOP to +19179056077 (DIDWW)")
+
+    def test_a_salesperson_sees_the_contacts_consent_and_the_composer_warns(self):
+        self.start_tour(f"/odoo/contacts/{self.contact.id}", "didww_connector_sms_consent_tour",
+                        login=self.user_sales.login)
+
+    def test_an_admin_finds_the_consent_history_to_export(self):
+        action = self.env.ref("didww_connector.didww_sms_consent_event_action")
+        self.start_tour(f"/odoo/action-{action.id}", "didww_connector_sms_consent_audit_tour", login="admin")

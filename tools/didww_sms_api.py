@@ -46,7 +46,7 @@ RETRY_STATE = "didww_retry"
 # sms.sms failure types this class answers as result states (they map to themselves)
 DIDWW_RESULT_FAILURE_TYPES = (
     "unknown", "sms_number_missing", "sms_number_format", "sms_country_not_supported", "sms_credit",
-    "sms_server", "sms_acc",
+    "sms_server", "sms_acc", "sms_blacklist",
 )
 
 # DIDWW's answer to a send -> (sms.sms failure type, reason shown to people)
@@ -170,6 +170,8 @@ class DidwwSmsApi(SmsApiBase or _SmsApiStandIn):
         company = self.company
         destinations = {record.id: record._didww_destination(company) for record in sms}
         picker = self.env["didww.sms.number"]._source_picker(company, destinations.values())
+        # the one place every DIDWW SMS passes: the company's consent ledger and quiet hours
+        verdicts = self.env["didww.sms.rules"]._didww_verdicts(company, sms, destinations)
         routed, no_source = [], sms.browse()
         for record in sms:
             destination = destinations[record.id]
@@ -178,6 +180,10 @@ class DidwwSmsApi(SmsApiBase or _SmsApiStandIn):
                     record, "sms_number_format", self.env._(
                         "%(number)s is not a valid phone number for the recipient's country.",
                         number=record.number or "")))
+                continue
+            if record.id in verdicts:
+                self._started[record.uuid] = (record, None, None, self._didww_verdict_result(
+                    record, *verdicts[record.id]))
                 continue
             # a preset source (the opt-out reply) wins
             source = picker.numbers.filtered(lambda n, s=record: n.number == s.didww_source)[:1] \
@@ -234,6 +240,17 @@ class DidwwSmsApi(SmsApiBase or _SmsApiStandIn):
             ((ftype, text) for cls, (ftype, text) in DIDWW_SEND_ERRORS.items() if isinstance(error, cls)),
             ("unknown", _lt("DIDWW refused this SMS: %(detail)s")))
         return self._didww_failure(record, failure_type, str(reason) % {"detail": error.detail or str(error)})
+
+    def _didww_verdict_result(self, record, verdict, detail):
+        """The result of an SMS the texting rules stop: opted out fails, held stays queued until
+        the recipient's window opens (as a retry does, without counting as an attempt)."""
+        if verdict == "opted_out":
+            return self._didww_failure(record, "sms_blacklist", detail)
+        release, reason = detail
+        self.retry_at.append(release)
+        return {"uuid": record.uuid, "state": RETRY_STATE, "failure_reason": reason,
+                "didww_attempts": record.didww_attempts, "didww_next_attempt": release,
+                "didww_error_kind": "held"}
 
     def _didww_failure(self, record, failure_type, reason):
         return {"uuid": record.uuid, "state": failure_type, "failure_reason": reason}

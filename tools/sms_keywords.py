@@ -1,7 +1,8 @@
 """Opt-out / opt-in keywords of inbound SMS (plain Python, no ORM).
 
 Carriers and the law (CTIA, TCPA) expect ``STOP`` and its synonyms to end the texting, and
-``START`` to resume it. Only a message that *is* a keyword counts: any case, surrounding spaces
+``START`` to resume it, and ``HELP`` (or ``INFO``) to be answered with who is texting and how to
+stop. Only a message that *is* a keyword counts: any case, surrounding spaces
 and punctuation ignored; a keyword inside a sentence ("please don't stop") is an ordinary message.
 """
 
@@ -9,6 +10,7 @@ import re
 
 OPT_OUT_DEFAULT = "STOP, STOPALL, UNSUBSCRIBE, CANCEL, END, QUIT"
 OPT_IN_DEFAULT = "START, UNSTOP, YES"
+HELP_DEFAULT = "HELP, INFO"
 
 _EDGES = re.compile(r"^[\W_]+|[\W_]+$")
 _SEPARATORS = re.compile(r"[,;\n]+")
@@ -25,8 +27,9 @@ def parse_keywords(value):
     return {keyword for keyword in (normalize(part) for part in _SEPARATORS.split(value or "")) if keyword}
 
 
-def match(text, opt_out, opt_in):
-    """``"out"``, ``"in"`` or ``None`` for an inbound SMS ``text``, given keyword lists as typed."""
+def match(text, opt_out, opt_in, help_keywords=HELP_DEFAULT):
+    """``"out"``, ``"in"``, ``"help"`` or ``None`` for an inbound SMS ``text``, given keyword lists
+    as typed (an opt-out keyword wins over the others)."""
     word = normalize(text)
     if not word:
         return None
@@ -34,4 +37,6 @@ def match(text, opt_out, opt_in):
         return "out"
     if word in parse_keywords(opt_in):
         return "in"
+    if word in parse_keywords(help_keywords):
+        return "help"
     return None

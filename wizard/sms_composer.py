@@ -10,9 +10,6 @@ class SmsComposer(models.TransientModel):
         "Sent from", compute="_compute_didww_source_info",
         help="The DIDWW number this SMS leaves from, whose it is and why it was chosen.")
     didww_active = fields.Boolean(compute="_compute_didww_source_info")
-    didww_recipients_info = fields.Char(
-        "Recipients", compute="_compute_didww_recipients_info",
-        help="How many of the selected documents will be texted, before sending.")
 
     @api.depends("res_model", "res_id", "composition_mode", "recipient_single_number_itf", "number_field_name")
     def _compute_didww_source_info(self):
@@ -28,27 +25,6 @@ class SmsComposer(models.TransientModel):
             source, reason = self.env["didww.sms.number"]._pick_source_with_reason(
                 company, self.env.user, destination)
             composer.didww_source_info = composer._didww_source_text(source, reason, bool(single))
-
-    @api.depends("composition_mode", "res_model", "res_ids", "number_field_name", "mass_use_blacklist")
-    def _compute_didww_recipients_info(self):
-        for composer in self:
-            records = composer._get_records() if composer.composition_mode == "mass" else None
-            if not records or not composer._didww_sends_mass(records):
-                composer.didww_recipients_info = False
-                continue
-            info = composer._prepare_recipient_values(records)
-            skipped = {
-                self.env._("blacklisted"): set(composer._get_blacklist_record_ids(records, info)),
-                self.env._("opted out"): set(composer._get_optout_record_ids(records, info)),
-                self.env._("no valid number"): {record.id for record in records if not info[record.id]["sanitized"]},
-            }
-            not_texted = set().union(*skipped.values())
-            text = self.env._("%(count)s of the %(total)s selected will be texted.",
-                              count=len(records) - len(not_texted), total=len(records))
-            if not_texted:
-                text += " " + self.env._("Skipped: %(reasons)s.", reasons=", ".join(
-                    f"{len(ids)} {label}" for label, ids in skipped.items() if ids))
-            composer.didww_recipients_info = text
 
     def _didww_source_text(self, source, reason, single):
         """What a person needs to know about the sender: which number, whose, and why."""
@@ -126,39 +102,6 @@ class SmsComposer(models.TransientModel):
         SmsSms = self.env["sms.sms"]
         return bool(records) and any(SmsSms._didww_company_of(record).didww_sms_active for record in records)
 
-    def action_send_sms(self):
-        """Mass sending through DIDWW says what it did: how many SMS leave and how many are skipped."""
-        if self.composition_mode != "mass" or not self._didww_sends_mass(self._get_records()):
-            return super().action_send_sms()
-        sms_all = self._action_send_sms()
-        return self._didww_mass_notification(sms_all)
-
-    def _didww_mass_notification(self, sms_all):
-        labels = dict(self.env["sms.sms"]._fields["failure_type"]._description_selection(self.env))
-        sending = sms_all.filtered(lambda sms: sms.state in ("outgoing", "process", "pending", "sent"))
-        skipped = sms_all - sending
-        reasons = {}
-        for sms in skipped:
-            label = labels.get(sms.failure_type) or self.env._("Not sent")
-            reasons[label] = reasons.get(label, 0) + 1
-        message = self.env._("%(count)s SMS on their way.", count=len(sending))
-        if skipped:
-            message += " " + self.env._("%(count)s not sent: %(reasons)s.", count=len(skipped), reasons=", ".join(
-                f"{label} ({count})" for label, count in reasons.items()))
-        if self.mass_keep_log:
-            message += " " + self.env._("Each document's chatter shows its SMS and status.")
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("SMS"),
-                "message": message,
-                "type": "warning" if skipped else "success",
-                "sticky": bool(skipped),
-                "next": {"type": "ir.actions.act_window_close"},
-            },
-        }
-
     def _action_send_sms_mass(self, records=None):
         """DIDWW mass SMS with "Keep a note on document" are logged with their status (the SMS icon
         on the message, red with *Resend* on failure), not as plain notes. Log on each document
@@ -216,38 +159,3 @@ class SmsComposer(models.TransientModel):
                 "failure_type": "" if outgoing else sms.failure_type,
             })
         self.env["mail.notification"].sudo().create(notification_vals)
-    # ------------------------------------------------------------
-    # Opt-out: warn when texting an opted-out number by hand, skip it in automated actions
-    # ------------------------------------------------------------
-
-    didww_optout_warning = fields.Char(compute="_compute_didww_optout_warning")
-
-    @api.depends("res_model", "res_id", "comment_single_recipient", "recipient_single_number_itf",
-                 "recipient_single_number")
-    def _compute_didww_optout_warning(self):
-        for composer in self:
-            number = composer.comment_single_recipient and (
-                composer.recipient_single_number_itf or composer.recipient_single_number)
-            records = composer._get_records() if number else None
-            sanitized = records._phone_format(number=number) if records is not None and len(records) == 1 else False
-            # sudo: like Odoo's blacklist check, users may not read the blacklist itself
-            opted_out = sanitized and self.env["phone.blacklist"].sudo().search_count([("number", "=", sanitized)])
-            composer.didww_optout_warning = self.env._(
-                "%(number)s opted out of SMS (it is on the SMS blacklist): text it only if the customer asked "
-                "you to.", number=sanitized) if opted_out else False
-
-    def _action_send_sms_comment(self, records=None):
-        """Automated actions ("SMS (with note)") skip opted-out numbers and say so on the document;
-        a user texting by hand was warned and decides."""
-        if not self.env.context.get("didww_skip_blacklisted"):
-            return super()._action_send_sms_comment(records=records)
-        records = records if records is not None else self._get_records()
-        info = records._sms_get_recipients_info(force_field=self.number_field_name)
-        numbers = [value["sanitized"] for value in info.values() if value["sanitized"]]
-        blacklisted = set(self.env["phone.blacklist"].sudo().search([("number", "in", numbers)]).mapped("number"))
-        skipped = records.filtered(lambda record: info[record.id]["sanitized"] in blacklisted)
-        for record in skipped:
-            record._message_log(body=self.env._(
-                "SMS to %(number)s not sent: the customer opted out (SMS blacklist).",
-                number=info[record.id]["sanitized"]))
-        return super()._action_send_sms_comment(records=records - skipped)
