@@ -17,4 +17,5 @@ from . import ir_actions_server
 from . import didww_call
 from . import ir_http
 from . import mail_notification
+from . import didww_sms_admin_alert
 from . import didww_cdr_export
