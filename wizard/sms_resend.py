@@ -4,20 +4,31 @@ from odoo import api, fields, models
 class SmsResendRecipient(models.TransientModel):
     _inherit = "sms.resend.recipient"
 
-    failure_reason = fields.Text(
-        related="notification_id.failure_reason", string="Details", related_sudo=True, readonly=True)
+    failure_reason = fields.Text("Details", compute="_compute_didww_admin_issue")
     didww_admin_issue = fields.Boolean(
         compute="_compute_didww_admin_issue",
         help="Only an administrator can fix this failure (the company's DIDWW set-up): trying again "
              "as it is cannot succeed, and the administrators were told.")
 
-    @api.depends("failure_type", "sms_resend_id.didww_active")
+    @api.depends("notification_id", "failure_type", "sms_resend_id.didww_active")
     def _compute_didww_admin_issue(self):
         Alert = self.env["didww.sms.admin.alert"]
-        admin = self.env.user.has_group("base.group_system")  # an administrator may try again once fixed
+        admin = self.env.user.has_group("base.group_system")  # reads what to fix, may try again once fixed
         for recipient in self:
-            recipient.didww_admin_issue = not admin and recipient.sms_resend_id.didww_active \
-                and Alert._is_admin_failure(recipient.failure_type)
+            # sudo: the notification's reason is shown to whoever may open the message's failures, as
+            # Odoo shows its failure type; the tracker (technical) holds the administrator's reason
+            notification_sudo = recipient.notification_id.sudo()
+            admin_failure = recipient.sms_resend_id.didww_active and Alert._is_admin_failure(recipient.failure_type)
+            recipient.didww_admin_issue = admin_failure and not admin
+            recipient.failure_reason = admin_failure and admin and recipient._didww_admin_reason(notification_sudo) \
+                or notification_sudo.failure_reason
+
+    def _didww_admin_reason(self, notification_sudo):
+        """What to fix: on the SMS (a failed send), else on its tracker (a status from DIDWW)."""
+        tracker_sudo = notification_sudo.sms_tracker_ids[:1]
+        sms_sudo = self.env["sms.sms"].sudo().search([("uuid", "=", tracker_sudo.sms_uuid)], limit=1) \
+            if tracker_sudo else self.env["sms.sms"]
+        return sms_sudo.didww_failure_reason or tracker_sudo.didww_failure_reason
 
 
 class SmsResend(models.TransientModel):
