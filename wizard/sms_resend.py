@@ -26,6 +26,7 @@ class SmsResendRecipient(models.TransientModel):
     def _didww_admin_reason(self, notification_sudo):
         """What to fix: on the SMS (a failed send), else on its tracker (a status from DIDWW)."""
         tracker_sudo = notification_sudo.sms_tracker_ids[:1]
+        # sudo: sms.sms are technical records; this reads only the reason of this failure
         sms_sudo = self.env["sms.sms"].sudo().search([("uuid", "=", tracker_sudo.sms_uuid)], limit=1) \
             if tracker_sudo else self.env["sms.sms"]
         return sms_sudo.didww_failure_reason or tracker_sudo.didww_failure_reason
