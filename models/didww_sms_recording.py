@@ -80,7 +80,8 @@ def record_failures(env, failed):
     for (reason, source), group in _grouped(failed, _failure_key).items():
         _logger.info("SMS %s not sent through DIDWW: %s", [sms.id for sms in group], reason)
         env["sms.sms"].browse(sms.id for sms in group).write(
-            {"didww_failure_reason": reason, "didww_next_attempt": False, **({"didww_source": source} if source else {})})
+            {"didww_failure_reason": reason, "didww_next_attempt": False,
+             **({"didww_source": source} if source else {})})
     alerts = {(sms.didww_company_id, result["didww_admin_reason"]) for sms, result in failed
               if result.get("didww_admin_reason")}
     for company, reason in alerts:

@@ -2,6 +2,7 @@
 act on it or is told an administrator was notified; administrators get one activity saying what
 to fix and where; retries read in words; mass SMS keep the customer's live conversation."""
 
+import json
 from datetime import timedelta
 
 from odoo import fields
@@ -111,7 +112,8 @@ class TestAdminFailures(FailuresMixin, DidwwCase):
 
     def test_a_mass_sms_on_a_broken_trunk_logs_the_salesperson_sentence(self):
         self.company.didww_sms_password = "wrong-password-123"
-        lead = self.env["crm.lead"].create({"name": "Mass lead", "phone": "+37041654321", "user_id": self.user_sales.id})
+        lead = self.env["crm.lead"].create(
+            {"name": "Mass lead", "phone": "+37041654321", "user_id": self.user_sales.id})
         self.env["sms.composer"].with_user(self.user_sales).with_context(
             default_res_model="crm.lead", default_res_ids=lead.ids, default_composition_mode="mass",
             default_mass_keep_log=False, default_body="Hi all",
@@ -165,11 +167,19 @@ class TestRetryShown(FailuresMixin, DidwwCase):
         self.assertNotIn("503", data["didww_status_text"])
         # sent at the next attempt: the store says there is nothing to show any more
         sms.didww_next_attempt = fields.Datetime.now() - timedelta(seconds=1)
+        last_bus = self.env["bus.bus"].sudo().search([], order="id desc", limit=1).id
         self.env["sms.sms"]._process_queue()
         self.assertEqual(notification.notification_status, "pending")
         data = self.store_of(notification)
         self.assertIs(data["didww_status_text"], False)
         self.assertIs(data["didww_retry_at"], False)
+        # the bus tells the sender's browser, which drops the line (no reload)
+        sent = [json.loads(bus.message) for bus in self.env["bus.bus"].sudo().search([("id", ">", last_bus)])]
+        records = [record for payload in sent if payload["type"] == "mail.record/insert"
+                   for record in payload["payload"].get("mail.notification", [])]
+        self.assertIn({"id": notification.id, "didww_status_text": False, "notification_status": "pending"},
+                      [{key: record.get(key) for key in ("id", "didww_status_text", "notification_status")}
+                       for record in records])
 
     def test_each_transient_failure_has_its_own_words(self):
         for script, words in (({"status": 429}, "DIDWW asked to slow down"),

@@ -30,9 +30,7 @@ from odoo.exceptions import UserError
 from odoo.tools.translate import LazyTranslate
 
 from . import didww_sms_retry, phone
-from .didww_http import (
-    DidwwAuthError, DidwwBadRequestError, DidwwNetworkError, DidwwNotFoundError, DidwwRateLimitError,
-)
+from .didww_http import DidwwAuthError, DidwwBadRequestError, DidwwNetworkError, DidwwNotFoundError
 
 try:
     from odoo.addons.sms.tools.sms_api import SmsApiBase
@@ -222,7 +220,8 @@ class DidwwSmsApi(SmsApiBase or _SmsApiStandIn):
             # people read why in words, and when in their own time zone (the message's popover
             # renders didww_next_attempt); administrators also read DIDWW's answer in the SMS list
             cause = self._didww_retry_cause(error)
-            _logger.info("SMS %s: attempt %s failed (%s), next at %s", record.id, decision.attempts, error, next_attempt)
+            _logger.info("SMS %s: attempt %s failed (%s), next at %s",
+                         record.id, decision.attempts, error, next_attempt)
             return {"uuid": uuid, "state": RETRY_STATE, "didww_source": number.number,
                     "failure_reason": cause,
                     "didww_admin_reason": self.env._(
@@ -250,7 +249,7 @@ class DidwwSmsApi(SmsApiBase or _SmsApiStandIn):
             return self.env._("The connection to DIDWW dropped")
         if kind == "refused":
             return self.env._("DIDWW refused the connection")
-        if isinstance(error, DidwwRateLimitError):
+        if getattr(error, "status", None) == 429:
             return self.env._("DIDWW asked to slow down (too many SMS at once)")
         return self.env._("DIDWW is temporarily unavailable")
 

@@ -20,7 +20,7 @@ class SmsResendRecipient(models.TransientModel):
             notification_sudo = recipient.notification_id.sudo()
             admin_failure = recipient.sms_resend_id.didww_active and Alert._is_admin_failure(recipient.failure_type)
             recipient.didww_admin_issue = admin_failure and not admin
-            recipient.failure_reason = admin_failure and admin and recipient._didww_admin_reason(notification_sudo) \
+            recipient.failure_reason = (admin_failure and admin and recipient._didww_admin_reason(notification_sudo)) \
                 or notification_sudo.failure_reason
 
     def _didww_admin_reason(self, notification_sudo):
@@ -45,7 +45,8 @@ class SmsResend(models.TransientModel):
     def default_get(self, fields_list):
         result = super().default_get(fields_list)
         if result.get("recipient_ids") and not self.env.user.has_group("base.group_system"):
-            company, _user = self.env["sms.sms"]._didww_origin(self.env["mail.message"].browse(result["mail_message_id"]))
+            message = self.env["mail.message"].browse(result["mail_message_id"])
+            company, _user = self.env["sms.sms"]._didww_origin(message)
             if company.didww_sms_active:
                 Alert = self.env["didww.sms.admin.alert"]
                 for command in result["recipient_ids"]:

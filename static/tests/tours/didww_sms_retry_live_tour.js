@@ -16,20 +16,30 @@ registry.category("web_tour.tours").add("didww_sms_retry_live_tour", {
             trigger: ".o-didww-retrying:contains(DIDWW is temporarily unavailable; trying again at):not(:contains(503)):not(:contains(UTC))",
         },
         {
-            content: "the queue sends it (as its cron would)",
+            content: "the queue sends it (as its cron would); the message's notifications reach the store as the bus carries them",
             trigger: ".o-didww-retrying",
             async run() {
                 const ids = await rpc("/web/dataset/call_kw/sms.sms/search", {
-                    model: "sms.sms", method: "search", args: [[["body", "=", "Still there?"], ["state", "=", "outgoing"]]], kwargs: {},
+                    model: "sms.sms",
+                    method: "search",
+                    args: [[["body", "=", "Still there?"], ["state", "=", "outgoing"]]],
+                    kwargs: {},
                 });
                 await rpc("/web/dataset/call_kw/sms.sms/send", {
                     model: "sms.sms", method: "send", args: [ids], kwargs: {},
                 });
+                // test servers drop the bus's post-commit NOTIFY: the same notification data
+                // (mail.notification._to_store) is fetched and inserted as the bus would
+                // (test_sms_failures_shown checks the bus message itself)
+                const store = odoo.__WOWL_DEBUG__.root.env.services["mail.store"];
+                const lead = Object.values(store.Thread.records).find((thread) => thread.model === "crm.lead");
+                const result = await rpc("/mail/thread/messages", { thread_model: "crm.lead", thread_id: lead.id });
+                store.insert(result.data, { html: true });
             },
         },
         {
             content: "the line goes away without a reload, the icon says Sent",
-            trigger: ".o-mail-MessageNotificationPopover:not(:has(.o-didww-retrying)) .fa-paper-plane-o",
+            trigger: ".o_popover:not(:has(.o-didww-retrying)) .fa-paper-plane-o",
         },
     ],
 });
