@@ -17,6 +17,7 @@
         "data/ir_cron_data.xml",
         "data/didww_cdr_cron_data.xml",
         "data/sms_template_data.xml",
+        "data/mail_activity_type_data.xml",
         "data/ir_actions_server_data.xml",
         "views/didww_sms_number_views.xml",
         "views/didww_sms_session_views.xml",

@@ -25,5 +25,6 @@ from . import didww_call
 from . import ir_http
 from . import mail_notification
 from . import mail_followers
+from . import didww_sms_admin_alert
 from . import didww_cdr_export
 from . import didww_cdr_calls

@@ -13,7 +13,7 @@ class SourcePicker:
     """Chooses the number an SMS leaves from, per the interface contract, without queries:
 
     1. a live conversation with the destination that the sender holds, or on one of their numbers
-       (any live one when there is no sender);
+       (any live one when there is no sender, and for mass SMS);
     2. a number assigned to the sender, in the destination's country first;
     3. the company's first active number.
     """
@@ -29,14 +29,16 @@ class SourcePicker:
             self._numbers_of[user.id] = self.numbers.filtered(lambda number: user in self.assigned[number])
         return self._numbers_of[user.id]
 
-    def pick(self, user, destination):
-        return self.pick_with_reason(user, destination)[0]
+    def pick(self, user, destination, any_conversation=False):
+        return self.pick_with_reason(user, destination, any_conversation)[0]
 
-    def pick_with_reason(self, user, destination):
+    def pick_with_reason(self, user, destination, any_conversation=False):
         """``(number, reason)``: the number :meth:`pick` returns and which rule chose it,
-        ``"conversation"``, ``"user"`` or ``"company"`` (``None`` when there is no number)."""
+        ``"conversation"``, ``"user"`` or ``"company"`` (``None`` when there is no number).
+        ``any_conversation``: any live conversation with the destination wins, whoever holds it
+        (mass SMS: the customer keeps texting one number, and replies reach its holder)."""
         for session in self.live_by_remote.get(destination, ()):
-            if not user or self.may_hold(session.number_id, user, session):
+            if not user or any_conversation or self.may_hold(session.number_id, user, session):
                 return session.number_id, "conversation"
         mine = self.numbers_of(user) if user else self.numbers.browse()
         if mine:

@@ -64,7 +64,8 @@ def record_retries(env, retries):
         sms.write({
             "to_delete": False,  # Odoo's recording marks "outgoing" like a success, unlink_sent included
             "didww_attempts": result["didww_attempts"], "didww_next_attempt": result["didww_next_attempt"],
-            "didww_failure_reason": reason[:250], "didww_error_kind": result["didww_error_kind"],
+            "didww_failure_reason": (result.get("didww_admin_reason") or reason)[:250],
+            "didww_error_kind": result["didww_error_kind"], "didww_source": result.get("didww_source"),
         })
         # the message's SMS notification says it is retrying, and why (it stays "ready")
         sms.sms_tracker_id.mail_notification_id.filtered(
@@ -73,11 +74,23 @@ def record_retries(env, retries):
 
 
 def record_failures(env, failed):
-    """``failed`` is ``[(sms, result)]``: DIDWW's reason on each SMS (Odoo wrote the failure)."""
-    for reason, group in _grouped(failed, lambda result: result.get("failure_reason") or False).items():
+    """``failed`` is ``[(sms, result)]``: DIDWW's reason on each SMS (Odoo wrote the failure, with
+    the words for the salesperson), the number it was sent from; a failure of the company's set-up
+    alerts its administrators (once, see ``didww.sms.admin.alert``)."""
+    for (reason, source), group in _grouped(failed, _failure_key).items():
         _logger.info("SMS %s not sent through DIDWW: %s", [sms.id for sms in group], reason)
         env["sms.sms"].browse(sms.id for sms in group).write(
-            {"didww_failure_reason": reason, "didww_next_attempt": False})
+            {"didww_failure_reason": reason, "didww_next_attempt": False,
+             **({"didww_source": source} if source else {})})
+    alerts = {(sms.didww_company_id, result["didww_admin_reason"]) for sms, result in failed
+              if result.get("didww_admin_reason")}
+    for company, reason in alerts:
+        env["didww.sms.admin.alert"]._alert(company, reason)
+
+
+def _failure_key(result):
+    return (result.get("didww_admin_reason") or result.get("failure_reason") or False,
+            result.get("didww_source") or False)
 
 
 def _grouped(pairs, key):

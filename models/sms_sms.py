@@ -54,6 +54,16 @@ class SmsSms(models.Model):
     didww_error_kind = fields.Char(
         "Last DIDWW error", readonly=True, copy=False,
         help="How the last attempt failed: timeout, dropped, refused, status (429/5xx).")
+    didww_reason = fields.Char(
+        "Reason", compute="_compute_didww_reason",
+        help="Why the SMS is not sent (yet): DIDWW's reason for an SMS sent through DIDWW, else Odoo's.")
+
+    @api.depends("failure_type", "didww_failure_reason")
+    def _compute_didww_reason(self):
+        # Odoo's labels speak of IAP ("Unregistered Account", "Unknown error"): not DIDWW's reasons
+        labels = dict(self._fields["failure_type"]._description_selection(self.env))
+        for sms in self:
+            sms.didww_reason = sms.didww_failure_reason or labels.get(sms.failure_type) or False
 
     # ------------------------------------------------------------
     # CRUD: the origin of an SMS
@@ -295,10 +305,16 @@ class SmsSms(models.Model):
             record = Document._didww_document(sms.didww_res_model, sms.didww_res_id)
             if not record or not hasattr(record, "_message_log"):
                 continue
-            why = reason or sms.didww_failure_reason or labels.get(sms.failure_type) or self.env._("Unknown error")
+            why = reason or sms._didww_reason_for_users() or labels.get(sms.failure_type) or self.env._("Unknown error")
             record._message_log(body=Markup("<p>{}</p><p>{}</p>").format(
                 self.env._("SMS to %(number)s not sent: %(reason)s", number=sms.number or "-", reason=why),
                 sms.body or ""))
+
+    def _didww_reason_for_users(self):
+        """The reason a salesperson reads: an administrator's reason is theirs alone."""
+        self.ensure_one()
+        Alert = self.env["didww.sms.admin.alert"]
+        return Alert._user_reason() if Alert._is_admin_failure(self.failure_type) else self.didww_failure_reason
 
     def resend_failed(self):
         self.filtered(lambda sms: sms.state == "error").write(

@@ -101,7 +101,12 @@ class SmsTracker(models.Model):
         if outcome == "error":
             failure_type, reason = self._didww_failure(event)
             self.write(dict(vals, didww_status="error", didww_failure_reason=reason))
-            self._action_update_from_sms_state("error", failure_type=failure_type, failure_reason=reason)
+            Alert = self.env["didww.sms.admin.alert"]
+            admin_failure = Alert._is_admin_failure(failure_type)
+            self._action_update_from_sms_state(
+                "error", failure_type=failure_type, failure_reason=Alert._user_reason() if admin_failure else reason)
+            if admin_failure:
+                Alert._alert(self.didww_company_id, reason)
             sms_failure_type = failure_type if failure_type in dict(
                 sms_sudo._fields["failure_type"].selection) else "unknown"
             sms_sudo.write({"state": "error", "failure_type": sms_failure_type, "didww_failure_reason": reason})

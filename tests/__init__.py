@@ -37,3 +37,5 @@ from . import test_consent_paths
 from . import test_consent_quiet_hours
 from . import test_consent_counts
 from . import test_consent_property
+from . import test_sms_failures_shown
+from . import test_ui_failures

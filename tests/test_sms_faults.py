@@ -98,10 +98,12 @@ class TestSmsRetryVisible(DidwwCase):
         message, sms = self.send()
         notification = message.notification_ids
         self.assertEqual(notification.notification_status, "ready")
-        self.assertIn("Attempt 1 of 6 failed", notification.failure_reason)
-        self.assertIn("maintenance", notification.failure_reason)
-        self.assertIn("Next try at", notification.failure_reason)
-        self.assertEqual(sms.didww_failure_reason, notification.failure_reason)
+        self.assertEqual(notification.failure_reason, "DIDWW is temporarily unavailable",
+                         "in words, the time is the reader's (the popover renders the next attempt)")
+        self.assertTrue(sms.didww_next_attempt)
+        self.assertIn("attempt 1 of 6", sms.didww_failure_reason)
+        self.assertIn("maintenance", sms.didww_failure_reason, "DIDWW's answer, for administrators")
+        self.assertEqual(sms.didww_source, "+37041123456")
         sms.didww_next_attempt = fields.Datetime.now() - timedelta(seconds=1)
         self.env["sms.sms"]._process_queue()
         self.assertEqual(notification.notification_status, "pending")

@@ -42,7 +42,7 @@ class TestSmsNotifications(DidwwSmsCase):
         self.assertSMSNotification([{"partner": self.partner, "number": "+37041654321", "state": "ready"}],
                                    "Labas!", message)
         self.assertSMSOutgoing(self.partner, "+37041654321", content="Labas!", fields_values={"didww_attempts": 1})
-        self.assertIn("Attempt 1 of 6 failed", message.notification_ids.failure_reason)
+        self.assertEqual(message.notification_ids.failure_reason, "DIDWW is temporarily unavailable")
         sms = self._find_sms_sms(self.partner, "+37041654321", "outgoing")
         sms.didww_next_attempt = fields.Datetime.now() - timedelta(seconds=1)
         with self.mockSMSGateway():

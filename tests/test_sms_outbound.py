@@ -126,14 +126,19 @@ class TestSmsOutbound(DidwwCase):
         message = self.send_to_partner()
         notification = message.notification_ids
         self.assertEqual(notification.failure_type, "sms_acc")
-        self.assertIn("credentials", notification.failure_reason)
-        self.assertNotIn("wrong-password-123", notification.failure_reason)
+        self.assertEqual(notification.failure_reason,
+                         "Sending is not set up correctly; your administrator has been notified.")
+        sms = self.env["sms.sms"].sudo().search([("mail_message_id", "=", message.id)])
+        self.assertIn("credentials", sms.didww_failure_reason, "the administrator's reason, in the SMS list")
+        self.assertNotIn("wrong-password-123", sms.didww_failure_reason)
 
     def test_missing_credentials_fail_clearly(self):
         self.company.didww_sms_password = False
         with self.assert_no_didww_request():
             message = self.send_to_partner()
-        self.assertIn("HTTP OUT trunk username and password", message.notification_ids.failure_reason)
+        self.assertIn("administrator has been notified", message.notification_ids.failure_reason)
+        sms = self.env["sms.sms"].sudo().search([("mail_message_id", "=", message.id)])
+        self.assertIn("HTTP OUT trunk username and password", sms.didww_failure_reason)
 
     def test_transient_errors_stay_queued_with_backoff_then_send(self):
         for script in ({"status": 429, "body": {"errors": [{"detail": "Too Many Requests"}]}},

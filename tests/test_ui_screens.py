@@ -141,7 +141,7 @@ class TestScreens(DidwwHttpCase):
         message = lead.with_user(self.user_sales)._message_sms("Are you there?")
         notification = message.sudo().notification_ids
         self.assertEqual(notification.notification_status, "ready", "still queued, not failed")
-        self.assertIn("Attempt 1 of 6 failed", notification.failure_reason)
+        self.assertEqual(notification.failure_reason, "DIDWW is temporarily unavailable")
         self.start_tour(f"/odoo/action-crm.crm_lead_action_pipeline/{lead.id}", "didww_sms_retrying_tour",
                         login="didww_sales")
 

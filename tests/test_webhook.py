@@ -55,13 +55,22 @@ class TestWebhookStatus(DidwwHttpCase):
                     self.assertEqual(response.status_code, 200, response.text)
                     self.assertEqual(notification.notification_status, "exception")
                     self.assertEqual(notification.failure_type, failure_type)
-                    self.assertIn(f"(code {code})", notification.failure_reason)
+                    sms_reason = tracker.didww_failure_reason
+                    self.assertIn(f"(code {code})", sms_reason)
+                    if failure_type in ("sms_acc", "sms_credit"):  # only an administrator can fix these
+                        self.assertEqual(notification.failure_reason, "Sending is not set up correctly; "
+                                                                      "your administrator has been notified.")
+                    else:
+                        self.assertEqual(notification.failure_reason, sms_reason)
                     self.assertEqual(tracker.didww_status, "error")
 
     def test_sending_failures_dialog_shows_didww_reason_without_iap_buttons(self):
         notification, tracker = self.send_one()
         self.post_json(self.status_callback(tracker.didww_message_id, "Routing Error", code_id=8))
-        wizard = self.env["sms.resend"].with_context(default_mail_message_id=notification.mail_message_id.id).create({})
+        # an administrator reads what to fix and may try again once fixed (a salesperson cannot:
+        # see test_sms_failures_shown)
+        wizard = self.env["sms.resend"].with_user(self.env.ref("base.user_admin")).with_context(
+            default_mail_message_id=notification.mail_message_id.id).create({})
         self.assertTrue(wizard.didww_active)
         self.assertIn("not allowed on your DIDWW HTTP OUT trunk", wizard.recipient_ids.failure_reason)
         self.assertEqual(wizard.recipient_ids.failure_type, "sms_acc")

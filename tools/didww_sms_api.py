@@ -185,9 +185,10 @@ class DidwwSmsApi(SmsApiBase or _SmsApiStandIn):
                 self._started[record.uuid] = (record, None, None, self._didww_verdict_result(
                     record, *verdicts[record.id]))
                 continue
-            # a preset source (the opt-out reply) wins
+            # a preset source (the opt-out reply) wins; a mass SMS (it has its document) continues
+            # any live conversation with its recipient, whoever holds it
             source = picker.numbers.filtered(lambda n, s=record: n.number == s.didww_source)[:1] \
-                or picker.pick(record.didww_user_id, destination)
+                or picker.pick(record.didww_user_id, destination, any_conversation=bool(record.didww_res_model))
             if not source:
                 no_source |= record
                 continue
@@ -222,24 +223,28 @@ class DidwwSmsApi(SmsApiBase or _SmsApiStandIn):
         if decision.outcome == "retry":
             next_attempt = fields.Datetime.now() + timedelta(seconds=decision.delay)
             self.retry_at.append(next_attempt)
-            reason = self.env._(
-                "Attempt %(attempt)s of %(max)s failed: %(error)s. Next try at %(when)s.",
-                attempt=decision.attempts, max=didww_sms_retry.MAX_ATTEMPTS, error=str(error),
-                when=fields.Datetime.to_string(next_attempt) + " UTC")
-            _logger.info("SMS %s: %s", record.id, reason)
-            return {"uuid": uuid, "state": RETRY_STATE, "failure_reason": reason,
+            # people read why in words, and when in their own time zone (the message's popover
+            # renders didww_next_attempt); administrators also read DIDWW's answer in the SMS list
+            cause = self._didww_retry_cause(error)
+            _logger.info("SMS %s: attempt %s failed (%s), next at %s",
+                         record.id, decision.attempts, error, next_attempt)
+            return {"uuid": uuid, "state": RETRY_STATE, "didww_source": number.number,
+                    "failure_reason": cause,
+                    "didww_admin_reason": self.env._(
+                        "%(cause)s (attempt %(attempt)s of %(max)s: %(error)s).", cause=cause,
+                        attempt=decision.attempts, max=didww_sms_retry.MAX_ATTEMPTS, error=str(error)),
                     "didww_attempts": decision.attempts, "didww_next_attempt": next_attempt,
                     "didww_error_kind": decision.kind}
         if decision.outcome == "exhausted":
             return self._didww_failure(record, "sms_server", self.env._(
                 "DIDWW could not be reached after %(attempts)s attempts: %(error)s",
-                attempts=decision.attempts, error=str(error)))
+                attempts=decision.attempts, error=str(error)), number)
         if decision.outcome == "refused" or isinstance(error, DidwwNetworkError):
-            return self._didww_failure(record, "sms_server", self._didww_url_reason(error))
+            return self._didww_failure(record, "sms_server", self._didww_url_reason(error), number)
         failure_type, reason = next(
             ((ftype, text) for cls, (ftype, text) in DIDWW_SEND_ERRORS.items() if isinstance(error, cls)),
             ("unknown", _lt("DIDWW refused this SMS: %(detail)s")))
-        return self._didww_failure(record, failure_type, str(reason) % {"detail": error.detail or str(error)})
+        return self._didww_failure(record, failure_type, str(reason) % {"detail": error.detail or str(error)}, number)
 
     def _didww_verdict_result(self, record, verdict, detail):
         """The result of an SMS the texting rules stop: opted out fails, held stays queued until
@@ -252,8 +257,29 @@ class DidwwSmsApi(SmsApiBase or _SmsApiStandIn):
                 "didww_attempts": record.didww_attempts, "didww_next_attempt": release,
                 "didww_error_kind": "held"}
 
-    def _didww_failure(self, record, failure_type, reason):
-        return {"uuid": record.uuid, "state": failure_type, "failure_reason": reason}
+    def _didww_retry_cause(self, error):
+        """Why DIDWW did not take the SMS yet, in words (no HTTP codes)."""
+        kind = getattr(error, "kind", None)
+        if kind == "timeout":
+            return self.env._("DIDWW did not answer in time")
+        if kind == "dropped":
+            return self.env._("The connection to DIDWW dropped")
+        if kind == "refused":
+            return self.env._("DIDWW refused the connection")
+        if getattr(error, "status", None) == 429:
+            return self.env._("DIDWW asked to slow down (too many SMS at once)")
+        return self.env._("DIDWW is temporarily unavailable")
+
+    def _didww_failure(self, record, failure_type, reason, number=None):
+        """A failed result; a failure of the company's set-up reads to the salesperson as such, its
+        reason goes to the administrators (``didww_admin_reason``, see ``didww.sms.admin.alert``)."""
+        result = {"uuid": record.uuid, "state": failure_type, "failure_reason": reason}
+        if number:
+            result["didww_source"] = number.number
+        Alert = self.env["didww.sms.admin.alert"]
+        if Alert._is_admin_failure(failure_type):
+            result.update(failure_reason=Alert._user_reason(), didww_admin_reason=reason)
+        return result
 
     def _didww_url_reason(self, error):
         return self.env._(

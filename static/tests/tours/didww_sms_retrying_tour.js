@@ -10,8 +10,8 @@ registry.category("web_tour.tours").add("didww_sms_retrying_tour", {
             run: "click",
         },
         {
-            content: "says which attempt failed, why, and when the next one is",
-            trigger: ".o-didww-retrying:contains(Attempt 1 of 6 failed):contains(Next try at)",
+            content: "says why in words, and when the next attempt is",
+            trigger: ".o-didww-retrying:contains(DIDWW is temporarily unavailable; trying again at)",
         },
     ],
 });
