@@ -30,3 +30,5 @@ from . import test_webhook_fuzz
 from . import test_cron_wake_up
 from . import test_security_reach
 from . import test_softphone_missed
+from . import test_settings_admin
+from . import test_ui_admin_tours
