@@ -32,3 +32,5 @@ from . import test_security_reach
 from . import test_softphone_missed
 from . import test_settings_admin
 from . import test_ui_admin_tours
+from . import test_calls_menu
+from . import test_dev_runner

@@ -31,3 +31,13 @@ class TestUiAdminTours(DidwwHttpCase):
         self.assertFalse(self.fake.sent, "testing the trunk sends nothing")
         checks = [r for r in self.outbound_requests() if r["json"]["data"]["attributes"] == {}]
         self.assertEqual(len(checks), 1, "one harmless authenticated call")
+
+    def test_the_calls_app_shows_to_softphone_users_and_admins_only(self):
+        self.start_tour("/odoo", "didww_connector_calls_menu_user_tour", login=self.user_sales.login)
+        self.start_tour("/odoo", "didww_connector_calls_menu_admin_tour", login="admin")
+
+    def test_the_sms_counter_says_the_sms_go_through_didww(self):
+        url = "/odoo/action-sms.sms_template_action/new"
+        self.start_tour(url, "didww_connector_sms_counter_tour", login="admin")
+        self.company.didww_sms_active = False
+        self.start_tour(url, "didww_connector_sms_counter_iap_tour", login="admin")

@@ -36,11 +36,19 @@ registry.category("web_tour.tours").add("didww_connector_settings_buttons_tour",
             },
         },
         {
-            content: "The API URL is shown whole (not cut)",
+            content: "The API URL field holds DIDWW's longest URL whole (not cut)",
             trigger: "#didww_sms div[name='didww_sms_api_url'] input",
             run() {
-                if (this.anchor.scrollWidth > this.anchor.clientWidth + 1) {
-                    throw new Error(`the API URL is cut: ${this.anchor.scrollWidth} > ${this.anchor.clientWidth}`);
+                const style = getComputedStyle(this.anchor);
+                const context = document.createElement("canvas").getContext("2d");
+                context.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+                const needed = context.measureText("https://eu.sms-out.didww.com").width;
+                const room =
+                    this.anchor.clientWidth -
+                    parseFloat(style.paddingLeft) -
+                    parseFloat(style.paddingRight);
+                if (needed > room) {
+                    throw new Error(`the API URL is cut: ${needed}px of text in ${room}px`);
                 }
             },
         },
@@ -48,9 +56,13 @@ registry.category("web_tour.tours").add("didww_connector_settings_buttons_tour",
             content: "The labels stay on one line",
             trigger: "#didww_sms .o_setting_right_pane",
             run() {
-                for (const label of document.querySelectorAll(
-                    "[id^='didww_'] .o_setting_right_pane .row > label"
-                )) {
+                const labels = [
+                    ...document.querySelectorAll("[id^='didww_'] .o_setting_right_pane .row label"),
+                ];
+                if (labels.length < 4) {
+                    throw new Error(`expected the settings' labels, found ${labels.length}`);
+                }
+                for (const label of labels) {
                     const lineHeight = parseFloat(getComputedStyle(label).lineHeight) || 21;
                     if (label.offsetParent && label.getBoundingClientRect().height > lineHeight * 1.5) {
                         throw new Error(`the label "${label.textContent.trim()}" wraps`);
@@ -130,6 +142,25 @@ registry.category("web_tour.tours").add("didww_connector_settings_buttons_tour",
             trigger:
                 "#didww_webhook div[name='didww_webhook_url']:contains('/didww/webhook/'):not(:contains('tour-old-secret'))",
             run: notReloaded,
+        },
+            {
+            content: "Open the SMS numbers",
+            trigger: "#didww_numbers button[name='action_didww_open_numbers']",
+            run: "click",
+        },
+        {
+            content: "Open the imported number",
+            trigger: ".o_list_view .o_data_row td[name='number']:contains('+12125550777')",
+            run: "click",
+        },
+        {
+            content: "Outside developer mode the form shows no DIDWW technical id",
+            trigger: ".o_form_view div[name='number'] input",
+            run() {
+                if (document.querySelector(".o_form_view [name='didww_did_id']")) {
+                    throw new Error("the DIDWW DID id is shown outside developer mode");
+                }
+            },
         },
     ],
 });
