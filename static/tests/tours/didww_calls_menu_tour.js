@@ -16,7 +16,7 @@ registry.category("web_tour.tours").add("didww_connector_calls_menu_user_tour", 
         },
         {
             content: "The apps are listed (CRM among them), Calls is not",
-            trigger: ".o_navbar_apps_menu .o_app[data-menu-xmlid='crm.crm_menu_root']",
+            trigger: ".o-dropdown--menu .o_app[data-menu-xmlid='crm.crm_menu_root']",
             run() {
                 if (document.querySelector(".o_app[data-menu-xmlid='didww_connector.didww_call_menu']")) {
                     throw new Error("a user without a softphone sees the Calls app");
@@ -36,7 +36,7 @@ registry.category("web_tour.tours").add("didww_connector_calls_menu_admin_tour",
         },
         {
             content: "Open Calls",
-            trigger: ".o_navbar_apps_menu .o_app[data-menu-xmlid='didww_connector.didww_call_menu']",
+            trigger: ".o-dropdown--menu .o_app[data-menu-xmlid='didww_connector.didww_call_menu']",
             run: "click",
         },
         {

@@ -13,6 +13,7 @@ patch(SmsWidget.prototype, {
         if ("didww_active" in data) {
             return Boolean(data.didww_active);
         }
-        return (session.didww_sms_company_ids || []).includes(user.activeCompany?.id);
+        const currentCompanyId = (user.context.allowed_company_ids || [])[0];
+        return (session.didww_sms_company_ids || []).includes(currentCompanyId);
     },
 });
