@@ -46,7 +46,8 @@ class ResUsers(models.Model):
     @api.model_create_multi
     def create(self, vals_list):
         users = super().create(vals_list)
-        users.filtered("didww_voip_username")._didww_sync_voip_group()
+        # sudo: whoever creates the user (a signup as well), the new user's own settings decide
+        users.filtered(lambda user: user.sudo().didww_voip_username)._didww_sync_voip_group()
         return users
 
     def _didww_has_softphone(self):
