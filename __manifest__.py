@@ -13,6 +13,7 @@
     "data": [
         "security/didww_connector_security.xml",
         "security/ir.model.access.csv",
+        "security/didww_softphone_security.xml",
         "data/didww_voip_provider_data.xml",
         "data/ir_cron_data.xml",
         "data/didww_cdr_cron_data.xml",

@@ -4,14 +4,16 @@
     python3 dev/didww.py run     # Odoo on http://localhost:8069, addon installed on a demo database
     python3 dev/didww.py test    # lint + checks + the Odoo tests (pytest-odoo, browser tours included)
 
-Odoo: ``--odoo PATH`` or ``$ODOO_PATH`` (an Odoo 18 source tree), else an importable ``odoo``, else
-the source named by ``--odoo-source`` / ``$ODOO_SOURCE`` (a folder, a .tar.gz or a URL), else Odoo's
-18.0 branch from GitHub: unpacked once under ``.work/odoo/``. When the Python running this script
-cannot run that Odoo, a virtualenv under ``.work/`` gets Odoo's requirements and the dev tools
-(once), and the script re-executes itself with it. PostgreSQL: ``--db-host/--db-port/--db-user/
---db-password`` or ``$PGHOST``, ``$PGPORT``, ``$PGUSER``, ``$PGPASSWORD``; else the machine's
-server on 127.0.0.1:5432 as role ``odoo`` (created when trust auth allows); else a private cluster
-under ``.work/`` (as the ``nobody`` user when run as root, since PostgreSQL refuses root).
+Odoo: ``--odoo PATH`` or ``$ODOO_PATH`` (an Odoo 18 source tree), else the source named by
+``--odoo-source`` / ``$ODOO_SOURCE`` (a folder, a .tar.gz or a URL), else an importable ``odoo``, else
+the Odoo the last command used (``.work/last-odoo``, or the tree last unpacked under ``.work/odoo/``),
+else Odoo's 18.0 branch from GitHub: sources are unpacked once under ``.work/odoo/``. When the
+Python running this script cannot run that Odoo, a virtualenv under ``.work/`` gets Odoo's
+requirements and the dev tools (once), and the script re-executes itself with it. PostgreSQL:
+``--db-host/--db-port/--db-user/--db-password`` or ``$PGHOST``, ``$PGPORT``, ``$PGUSER``,
+``$PGPASSWORD``; else the machine's server on 127.0.0.1:5432 as role ``odoo`` (created when trust
+auth allows); else a private cluster under ``.work/`` (as the ``nobody`` user when run as root,
+since PostgreSQL refuses root).
 """
 
 import argparse
@@ -241,7 +243,13 @@ def provide_odoo(options):
         fail(f"{sys.executable} imports Odoo but not all that '{options.command}' needs (Odoo's requirements, "
              f"{', '.join(modules) or 'nothing else'}): pip install -r dev/requirements-dev.txt in it, or name "
              "the Odoo tree with --odoo so that the runner sets up a virtualenv for it.")
-    tree = Path(odoo[0]) if odoo is not None else odoo_from_source(source or ODOO_DEFAULT_SOURCE)
+    if odoo is not None:
+        tree = Path(odoo[0])
+    elif source:
+        tree = odoo_from_source(source)
+    else:
+        tree = last_used_odoo() or odoo_from_source(ODOO_DEFAULT_SOURCE)
+    remember_odoo(tree)
     if runs_odoo(sys.executable, (str(tree), tree / "odoo"), modules):
         return str(tree), tree / "odoo"  # this Python already runs it (e.g. your own Odoo virtualenv)
     venv_python = project_venv(tree)
@@ -252,6 +260,30 @@ def provide_odoo(options):
     # the script that was started (this runner, or dev/bench.py) starts again in the venv
     os.execve(str(venv_python), [str(venv_python), os.path.abspath(sys.argv[0]), *sys.argv[1:]], env)
     return odoo  # not reached
+
+
+LAST_ODOO = WORK / "last-odoo"
+
+
+def remember_odoo(tree):
+    """Note the Odoo tree this command uses: the next command that names none uses it again."""
+    WORK.mkdir(exist_ok=True)
+    LAST_ODOO.write_text(f"{tree}\n")
+
+
+def last_used_odoo():
+    """The Odoo tree a previous command used (``.work/last-odoo``), else the one most recently
+    unpacked under ``.work/odoo/``, saying which; ``None`` when there is none."""
+    remembered = LAST_ODOO.read_text().strip() if LAST_ODOO.is_file() else ""
+    tree = odoo_root(Path(remembered)) if remembered and Path(remembered).is_dir() else None
+    how = "the last one used"
+    if tree is None:
+        unpacked = sorted((WORK / "odoo").glob("*/.unpacked"), key=lambda done: done.stat().st_mtime, reverse=True)
+        tree = next(filter(None, (odoo_root(done.parent) for done in unpacked)), None)
+        how = "the last one unpacked under .work/odoo"
+    if tree is not None:
+        say(f"using Odoo at {tree} ({how}; --odoo or --odoo-source names another)")
+    return tree
 
 
 def check_odoo_importable(odoo, env):
@@ -517,7 +549,8 @@ def junit_counts(path, modules=("",)):
 
 
 # the tests that drive headless Chromium: tours, the softphone's Hoot tests and its calls
-BROWSER_TEST_MODULES = ("test_ui_tours", "test_ui_screens", "test_softphone_js", "test_softphone_e2e")
+BROWSER_TEST_MODULES = ("test_ui_tours", "test_ui_admin_tours", "test_ui_screens", "test_softphone_js",
+                        "test_softphone_e2e")
 PYLINT_TARGETS = ("__init__.py", "__manifest__.py", "controllers", "models", "tests", "tools", "wizard")
 
 
@@ -602,6 +635,30 @@ def odoo_version(env):
     return out.stdout.strip().split()[-1] if out.returncode == 0 else "?"
 
 
+APT_LOG = WORK / "apt.log"
+
+
+def may_apt_install():
+    """Can the runner install system packages itself (root, with apt-get)?"""
+    return os.geteuid() == 0 and bool(shutil.which("apt-get"))
+
+
+def apt_install(packages, why):
+    """Install Debian ``packages`` with apt-get (refreshing the package lists only when the first try
+    fails); the output goes to ``.work/apt.log``. Return whether apt-get succeeded."""
+    say(f"installing {' '.join(packages)} {why} with apt-get (log: {APT_LOG})")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    install = ["apt-get", "install", "-y", "-q", "-o", "DPkg::Lock::Timeout=300", "--no-install-recommends",
+               *packages]
+    with APT_LOG.open("a") as handle:
+        for cmd in (install, ["apt-get", "update", "-q"], install):
+            code = subprocess.run(cmd, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                  env=env, check=False).returncode
+            if code == 0 and cmd is install:
+                return True
+    return False
+
+
 class Browser:
     """What the browser tests need from the system: headless Chromium (tours, Hoot tests, the
     softphone's calls) found as Odoo finds it, and Kamailio with its WebSocket and TLS modules (the
@@ -632,37 +689,27 @@ class Browser:
                                                           list(self.KAMAILIO_PACKAGES))
 
     def ensure_in_background(self):
-        if self._to_install() and os.geteuid() == 0 and shutil.which("apt-get"):
+        if self._to_install() and may_apt_install():
             self.thread = threading.Thread(target=self._install, args=(self._to_install(),), daemon=True)
             self.thread.start()
 
     def _install(self, packages):
-        log = WORK / "apt.log"
-        say(f"installing {' '.join(packages)} for the browser tests with apt-get (log: {log})")
-        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-        install = ["apt-get", "install", "-y", "-q", "-o", "DPkg::Lock::Timeout=300", "--no-install-recommends",
-                   *packages]
-        with log.open("w") as handle:
-            for cmd in (install, ["apt-get", "update", "-q"], install):
-                code = subprocess.run(cmd, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                      env=env, check=False).returncode
-                if code == 0 and cmd is install:
-                    return
+        apt_install(packages, "for the browser tests")
 
     def wait(self):
         if self.thread:
             self.thread.join()
-        may_install = os.geteuid() == 0 and shutil.which("apt-get")
+        may_install = may_apt_install()
         if not self._found():
             self.missing = ("no Chromium/Chrome found; install Debian's chromium package "
                             "(apt-get install chromium) and run again")
             if may_install:
-                self.missing = f"apt-get could not install chromium (see {WORK / 'apt.log'})"
+                self.missing = f"apt-get could not install chromium (see {APT_LOG})"
         elif not _has_module("websocket"):
             self.missing = "the websocket-client Python package is missing: pip install -r dev/requirements-dev.txt"
         if not self._kamailio_found():
             packages = " ".join(self.KAMAILIO_PACKAGES)
-            self.kamailio_missing = (f"apt-get could not install {packages} (see {WORK / 'apt.log'})" if may_install
+            self.kamailio_missing = (f"apt-get could not install {packages} (see {APT_LOG})" if may_install
                                      else f"Kamailio is missing: apt-get install {packages}")
 
 
@@ -743,19 +790,9 @@ http {{
         """Find nginx, or install it (Debian's nginx-light) with apt-get when running as root."""
         if self.executable():
             return True
-        if os.geteuid() == 0 and shutil.which("apt-get"):
-            log = WORK / "apt.log"
-            say(f"installing nginx with apt-get (log: {log})")
-            env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-            install = ["apt-get", "install", "-y", "-q", "-o", "DPkg::Lock::Timeout=300", "--no-install-recommends",
-                       "nginx-light"]
-            with log.open("a") as handle:
-                for cmd in (install, ["apt-get", "update", "-q"], install):
-                    code = subprocess.run(cmd, stdout=handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                          env=env, check=False).returncode
-                    if code == 0 and cmd is install:
-                        break
-            self.missing = "" if self.executable() else f"apt-get could not install nginx (see {log})"
+        if may_apt_install():
+            apt_install(["nginx-light"], "for the inbound benchmark")
+            self.missing = "" if self.executable() else f"apt-get could not install nginx (see {APT_LOG})"
         else:
             self.missing = "nginx is missing: apt-get install nginx-light (or nginx) and run again"
         return not self.missing
@@ -928,7 +965,8 @@ def main(argv=None):
     parser.add_argument("--odoo", help="an Odoo 18 source tree to use as it is (the folder with odoo-bin); "
                                        "default $ODOO_PATH or an importable odoo")
     parser.add_argument("--odoo-source", help="where to get Odoo 18.0 when none is given: a folder, a .tar.gz or "
-                                              f"a URL; default $ODOO_SOURCE, else {ODOO_DEFAULT_SOURCE}")
+                                              "a URL; default $ODOO_SOURCE, else the Odoo the last command used "
+                                              f"under .work/, else {ODOO_DEFAULT_SOURCE}")
     parser.add_argument("--db-host")
     parser.add_argument("--db-port")
     parser.add_argument("--db-user")

@@ -1,5 +1,7 @@
 from datetime import timedelta
 
+from markupsafe import Markup
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError
 
@@ -108,6 +110,29 @@ class DidwwCall(models.Model):
             who = call.partner_id.name or call.number
             call.display_name = (self.env._("Call to %s", who) if call.direction == "outgoing"
                                  else self.env._("Call from %s", who))
+
+    @api.model
+    def get_empty_list_help(self, help_message):
+        """The Calls page with no call: what fills it, for this user."""
+        user = self.env.user
+        if user._didww_has_softphone():
+            text = self.env._("Calls placed and received with the softphone (the phone icon in the top bar) "
+                              "are logged here.")
+        elif not user._is_system():
+            text = self.env._(
+                "Your calls are logged here once you have the softphone: enter the VoIP provider and username "
+                "your administrator gave you in your Preferences (VoIP tab).")
+        else:
+            text = self.env._(
+                "Your users' calls are logged here. A user gets the softphone (a phone icon in the top bar) "
+                "once they have a VoIP provider and username in their Preferences (or in their user form, "
+                "VoIP tab): then the Calls menu shows for them too.")
+        # sudo: whether the company imports DIDWW's call records is an admin-only setting, read to explain
+        if self.env.company.sudo().didww_cdr_import:
+            text += " " + self.env._("Calls on your DIDWW numbers answered elsewhere (a desk phone, a mobile app) "
+                                     "are added from DIDWW's call records.")
+        return super().get_empty_list_help(Markup(
+            '<p class="o_view_nocontent_smiling_face">%s</p><p>%s</p>') % (self.env._("No call yet"), text))
 
     # ------------------------------------------------------------------------------------------
     # Called by the softphone (static/src/softphone/softphone_service.js)

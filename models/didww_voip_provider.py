@@ -36,7 +36,7 @@ class DidwwVoipProvider(models.Model):
     name = fields.Char(required=True, default="DIDWW")
     ws_server = fields.Char("WebSocket", required=True, default=DEFAULT_WS_SERVER,
                             help="SIP over WebSocket server, e.g. wss://sip.phone.systems")
-    pbx_server = fields.Char("PBX Server IP", required=True, default=DEFAULT_PBX_SERVER,
+    pbx_server = fields.Char("PBX server", required=True, default=DEFAULT_PBX_SERVER,
                              help="SIP domain or IP of the PBX, e.g. sip.phone.systems")
     # users read the providers of their companies, or shared ones (record rule): so their company
     company_id = fields.Many2one("res.company", default=lambda self: self.env.company, index=True)

@@ -6,7 +6,7 @@ from psycopg2.errors import LockNotAvailable, SerializationFailure
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.tools import SQL, config, mute_logger
+from odoo.tools import SQL, config, format_amount, mute_logger
 
 from ..tools.didww_api_client import (
     API_URLS,
@@ -284,15 +284,22 @@ class ResCompany(models.Model):
         self.ensure_one()
         balance = self._didww_api_call(
             lambda client: client.balance(), self.env._("The DIDWW balance could not be read"))
+        usd = self.env.ref("base.USD")  # DIDWW accounts are kept in US dollars
+
+        def amount(key):
+            try:
+                return format_amount(self.env, float(balance.get(key)), usd)
+            except (TypeError, ValueError):
+                return balance.get(key) or "?"
+
         text = self.env._("%(balance)s (credit %(credit)s, total %(total)s)",
-                          balance=balance.get("balance", "?"), credit=balance.get("credit", "?"),
-                          total=balance.get("total_balance", "?"))
+                          balance=amount("balance"), credit=amount("credit"), total=amount("total_balance"))
         self.sudo().didww_balance = text  # sudo: admin-only field, written by an admin's action
         return {
             "type": "ir.actions.client",
             "tag": "display_notification",
             "params": {"title": self.env._("DIDWW balance"), "message": text, "type": "info",
-                       "next": {"type": "ir.actions.client", "tag": "reload"}},
+                       "next": {"type": "ir.actions.act_window_close"}},
         }
 
     def _get_sms_api_class(self):

@@ -1,6 +1,9 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 
+from ..tools.didww_http import DidwwAuthError, DidwwError, DidwwNetworkError
+from ..tools.public_url import unreachable_reason
+
 
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
@@ -36,6 +39,32 @@ class ResConfigSettings(models.TransientModel):
     didww_quiet_start = fields.Float(related="company_id.didww_quiet_start", readonly=False)
     didww_quiet_end = fields.Float(related="company_id.didww_quiet_end", readonly=False)
 
+    didww_webhook_url_warning = fields.Char(compute="_compute_didww_webhook_url_warning")
+
+    @api.depends("company_id")
+    def _compute_didww_webhook_url_warning(self):
+        """Say when DIDWW, on the internet, cannot use the webhook URL (it is built on web.base.url)."""
+        base_url = self.env["ir.config_parameter"].sudo().get_param("web.base.url", "")
+        reason = unreachable_reason(base_url)
+        texts = {
+            "missing": self.env._("Odoo does not know its own address yet (system parameter web.base.url)."),
+            "local": self.env._(
+                "This URL points at this machine (%(url)s): DIDWW cannot reach it.", url=base_url),
+            "private": self.env._(
+                "This URL uses a private network address (%(url)s): DIDWW, on the internet, cannot reach it.",
+                url=base_url),
+            "http": self.env._(
+                "This URL is plain HTTP: DIDWW checks HTTPS certificates, and the texts and the secret would "
+                "travel in clear. Serve Odoo over HTTPS (README, Deployment)."),
+        }
+        text = texts.get(reason, False)
+        if reason in ("missing", "local", "private"):
+            text += " " + self.env._(
+                "Open Odoo at its public HTTPS address and log in as an administrator (Odoo then records it), "
+                "or set web.base.url in Settings > Technical > System Parameters; then copy the URL again.")
+        for settings in self:
+            settings.didww_webhook_url_warning = text
+
     @api.depends("company_id")
     def _compute_didww_sms_number_count(self):
         for settings in self:
@@ -66,28 +95,73 @@ class ResConfigSettings(models.TransientModel):
             if cron and (cron.interval_type != "hours" or cron.interval_number != hours):
                 cron.write({"interval_number": hours, "interval_type": "hours"})
 
+    # Buttons: the settings form saves the record first (noSaveDialog in the view), execute() applies
+    # it, and the action answers with a notification whose next step reloads the form in place
+    # (act_window_close), so the admin stays where they are, with their search.
+
+    @staticmethod
+    def _didww_stay(action, sticky=True):
+        """``action`` (a display_notification), kept on screen, then the settings reloaded in place."""
+        params = dict(action.get("params") or {}, sticky=sticky)
+        params.setdefault("next", {"type": "ir.actions.act_window_close"})
+        return dict(action, params=params)
+
+    def _didww_notify(self, title, message, kind="success"):
+        return self._didww_stay({"type": "ir.actions.client", "tag": "display_notification",
+                                 "params": {"title": title, "message": message, "type": kind}})
+
     def action_didww_import_calls(self):
         self.execute()
-        return self.env["didww.cdr.export"]._action_import_now(self.company_id)
+        return self._didww_stay(self.env["didww.cdr.export"]._action_import_now(self.company_id))
 
     def action_didww_open_call_imports(self):
         return self.env["ir.actions.act_window"]._for_xml_id("didww_connector.didww_cdr_export_action")
 
     def action_didww_regenerate_webhook_secret(self):
+        self.execute()
         self.company_id.action_didww_regenerate_webhook_secret()
-        return {"type": "ir.actions.client", "tag": "reload"}
+        return self._didww_notify(
+            self.env._("New DIDWW webhook URL"),
+            self.env._("The old URL no longer works: copy the new one below into both DIDWW trunks (HTTP IN "
+                       "request URL, HTTP OUT callback URL)."), kind="warning")
 
     def action_didww_import_numbers(self):
         self.execute()  # keep what the admin typed (API key, environment) before using it
-        return self.env["didww.sms.number"].with_company(self.company_id)._action_import_from_didww()
+        return self._didww_stay(
+            self.env["didww.sms.number"].with_company(self.company_id)._action_import_from_didww(), sticky=False)
 
     def action_didww_check_balance(self):
         self.execute()
-        return self.company_id._action_didww_check_balance()
+        return self._didww_stay(self.company_id._action_didww_check_balance(), sticky=False)
 
     def action_didww_test_connection(self):
         self.execute()
-        return self.company_id._action_didww_test_connection()
+        return self._didww_stay(self.company_id._action_didww_test_connection())
+
+    def action_didww_test_sms_trunk(self):
+        """Check the HTTP OUT trunk's username and password with a call that sends nothing."""
+        self.execute()
+        company = self.company_id
+        url = company.sudo().didww_sms_api_url  # sudo: as the SMS client, an admin-only setting
+        try:
+            with company._didww_sms_client() as client:
+                client.check_credentials()
+        except DidwwAuthError as exc:
+            raise UserError(self.env._(
+                "DIDWW refused the trunk username and password (%(status)s). Check them against the HTTP OUT "
+                "trunk in the DIDWW panel, and the trunk's allowed IP addresses: DIDWW gives the same answer "
+                "when this server's address is not allowed.", status=exc.status)) from None
+        except DidwwNetworkError as exc:
+            raise UserError(self.env._(
+                "Odoo could not reach %(url)s: %(error)s. Check the API URL (one of DIDWW's three) and that "
+                "this server may connect to the internet.", url=url, error=str(exc))) from None
+        except DidwwError as exc:
+            raise UserError(self.env._(
+                "The trunk could not be checked at %(url)s: %(error)s. Check the API URL: it should be one "
+                "of DIDWW's three.", url=url, error=str(exc))) from None
+        return self._didww_notify(
+            self.env._("DIDWW SMS trunk"),
+            self.env._("DIDWW accepted the trunk username and password at %(url)s. Nothing was sent.", url=url))
 
     def action_didww_open_numbers(self):
         return self.env["ir.actions.act_window"]._for_xml_id("didww_connector.didww_sms_number_action")

@@ -38,7 +38,46 @@ class ResUsers(models.Model):
             raise AccessError(self.env._("Only internal users have VoIP settings."))
         if vals.get("didww_voip_provider_id") and not self.env.user._is_system():
             self._didww_check_voip_provider(vals["didww_voip_provider_id"])
-        return super().write(vals)
+        result = super().write(vals)
+        if {"didww_voip_provider_id", "didww_voip_username", "groups_id", "company_ids"} & set(vals):
+            self._didww_sync_voip_group()
+        return result
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        users = super().create(vals_list)
+        # sudo: whoever creates the user (a signup as well), the new user's own settings decide
+        users.filtered(lambda user: user.sudo().didww_voip_username)._didww_sync_voip_group()
+        return users
+
+    def _didww_has_softphone(self):
+        """Whether this user has a softphone: an internal user with a VoIP username and a provider
+        they may use (as :meth:`_didww_softphone_config` hands out)."""
+        self.ensure_one()
+        user_sudo = self.sudo()  # sudo: the provider's company decides, whoever may read it
+        provider = user_sudo.didww_voip_provider_id
+        return bool(user_sudo._is_internal() and user_sudo.didww_voip_username and provider
+                    and user_sudo._didww_may_use_provider(provider))
+
+    def _didww_sync_voip_group(self):
+        """Keep the group that shows the Calls menu to the users with a softphone."""
+        group = self.env.ref("didww_connector.group_didww_softphone_user", raise_if_not_found=False)
+        if not group:
+            return  # the group's data is not loaded yet (install)
+        users = self.with_context(active_test=False)
+        with_phone = users.filtered(lambda user: user._didww_has_softphone())
+        # sudo: the group only shows the Calls menu and follows the user's own VoIP settings
+        group_sudo = group.sudo()
+        commands = [(4, user.id) for user in with_phone - group_sudo.users] + \
+            [(3, user.id) for user in (users - with_phone) & group_sudo.users]
+        if commands:
+            group_sudo.write({"users": commands})
+
+    @api.model
+    def _didww_sync_voip_group_all(self):
+        """On install and update: the users who already have a softphone get the Calls menu."""
+        # sudo: run from the module's data, for every user
+        self.sudo().with_context(active_test=False).search([("share", "=", False)])._didww_sync_voip_group()
 
     def _didww_check_voip_provider(self, provider_id):
         """Refuse a provider of a company the users are not in (a user choosing their own provider
@@ -108,7 +147,7 @@ class ResUsers(models.Model):
 
     @api.model
     def _didww_preselect_voip_provider(self):
-        """On install: internal users without a provider get the only one (My Preferences shows it)."""
+        """On install: internal users without a provider get the only one (their Preferences show it)."""
         provider_id = self._didww_only_voip_provider()
         if provider_id:
             self.sudo().search([("share", "=", False), ("didww_voip_provider_id", "=", False)]).write(

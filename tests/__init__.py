@@ -39,3 +39,7 @@ from . import test_consent_counts
 from . import test_consent_property
 from . import test_sms_failures_shown
 from . import test_ui_failures
+from . import test_settings_admin
+from . import test_ui_admin_tours
+from . import test_calls_menu
+from . import test_dev_runner

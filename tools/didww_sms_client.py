@@ -89,6 +89,21 @@ class DidwwSmsClient(TransportClient):
             raise DidwwServerError("DIDWW accepted the SMS but answered no message id")
         return message_id
 
+    def check_credentials(self):
+        """Make an authenticated call that cannot send anything: an outbound message with no
+        attributes. DIDWW checks the trunk's allowed IPs and credentials (401) before the document
+        (400, a missing attribute), so a 400 means the credentials were accepted.
+
+        :raises DidwwAuthError: credentials or IP address refused; other :class:`DidwwError` as
+            :meth:`send` (nothing reached, another answer).
+        """
+        try:
+            self.transport.request("POST", "/outbound_messages",
+                                   {"data": {"type": "outbound_messages", "attributes": {}}})
+        except DidwwBadRequestError:
+            return True
+        raise DidwwServerError("DIDWW accepted an outbound message without destination, source or content")
+
     def _send_result(self, source, destination, content):
         try:
             return self.send(source, destination, content), None

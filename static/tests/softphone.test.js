@@ -550,7 +550,7 @@ test("a wrong secret is announced with its reason", async () => {
     agents[0].emit("registrationFailed", { cause: sipStack.causes.AUTHENTICATION_ERROR });
     await animationFrame();
     expect(notes).toEqual([[
-        "The softphone could not connect: Wrong credentials: check your VoIP username and secret in My Preferences.",
+        "The softphone could not connect: Wrong credentials: check your VoIP username and secret in your Preferences.",
         "danger",
     ]]);
 });

@@ -12,7 +12,7 @@ import { sipStack } from "./sip_stack";
 
 /** Registration failure reasons, as shown to the user. */
 export const REASONS = {
-    credentials: _t("Wrong credentials: check your VoIP username and secret in My Preferences"),
+    credentials: _t("Wrong credentials: check your VoIP username and secret in your Preferences"),
     unreachable: _t("Server unreachable"),
     microphone: _t("Microphone access denied: allow it in the browser to call"),
     config: _t("The softphone configuration could not be loaded"),
