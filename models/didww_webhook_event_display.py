@@ -4,7 +4,7 @@ from odoo import api, fields, models
 from odoo.tools import html2plaintext
 
 from ..tools.didww_webhook import StatusEvent, WebhookFormatError, parse_event
-from .didww_webhook_event import MAX_ATTEMPTS
+from .didww_webhook_queue import MAX_ATTEMPTS
 
 
 class DidwwWebhookEvent(models.Model):
