@@ -13,7 +13,7 @@ from odoo.osv import expression
 from odoo.tools import SQL
 
 from ..tools.didww_webhook import StatusEvent, WebhookFormatError, parse_event
-from .didww_sms_inbound import ConversationBusy
+from .didww_sms_inbound_batch import ConversationBusy
 
 _logger = logging.getLogger(__name__)
 
