@@ -665,9 +665,7 @@ export class Softphone {
         }
         if (consult.recordId) {
             this._logEnd(consult.recordId, outcome, { reason, endCause, transferTarget });
-        } else {
-            this._pendingOutcome = [outcome, endCause];
-        }
+        } // else it is being logged: ``consult`` closes its log
         if (endCause === "transferred" || !call) {
             return;
         }
