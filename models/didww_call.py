@@ -3,7 +3,10 @@ from datetime import timedelta
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
+
+from ..tools.phone import is_extension
+from . import didww_call_note, didww_call_rescue
 
 END_STATES = ("done", "missed", "declined", "busy", "failed", "dropped", "interrupted")
 LIVE_STATES = ("calling", "ringing", "in_progress")
@@ -15,16 +18,12 @@ END_CAUSES = [
     ("interrupted", "Interrupted"),
     ("transferred", "Transferred by us"),
     ("transferred_by_them", "Transferred by them"),
+    ("replaced", "Replaced by the transferred caller"),
 ]
 # the softphone confirms a live call every HEARTBEAT seconds; a call silent for INTERRUPTED_AFTER is
 # one whose browser vanished (tab closed, computer asleep, crash): the cron closes it
 HEARTBEAT = 60
 INTERRUPTED_AFTER = timedelta(minutes=3)
-# an incoming call ending so was not answered: the caller gets a call back (and maybe a text)
-UNANSWERED_STATES = ("missed", "declined", "busy")
-MISSED_CALL_SMS_EVERY = timedelta(hours=1)
-# a number this short is an extension of the PBX: dialled as typed, never turned into E.164
-MAX_EXTENSION_DIGITS = 6
 
 
 def format_duration(seconds):
@@ -93,6 +92,15 @@ class DidwwCall(models.Model):
                                       "a failure, or the browser vanishing mid-call (closed by the server)")
     transfer_target = fields.Char("Transferred to", readonly=True,
                                   help="The number or extension the call was handed to")
+    # attended transfer: the user asks a colleague first (a second call), then transfers the caller
+    # to them or goes back to the caller. Both ends of each link are calls of the same user.
+    consult_for_id = fields.Many2one("didww.call", "Asked first about", readonly=True, index="btree_not_null",
+                                     ondelete="set null",
+                                     help="On a call to a colleague asked first: the call in progress it was about")
+    consult_ids = fields.One2many("didww.call", "consult_for_id", "Colleagues asked first", readonly=True)
+    replaced_call_id = fields.Many2one("didww.call", "Took the place of", readonly=True, ondelete="set null",
+                                       help="On a caller transferred to the user after a colleague asked them "
+                                            "first: the colleague's call it replaced")
     call_back_sms_at = fields.Datetime("Missed-call text sent", readonly=True,
                                        help="When the caller was texted about this missed call")
     last_seen = fields.Datetime("Last seen alive", readonly=True,
@@ -139,9 +147,13 @@ class DidwwCall(models.Model):
     # ------------------------------------------------------------------------------------------
 
     @api.model
-    def didww_outgoing(self, number, res_model=False, res_id=False):
+    def didww_outgoing(self, number, res_model=False, res_id=False, consult_for=False):
         """Log a call the user is placing; return what to dial (E.164 with the document's or
-        the company's country, an extension as typed) and who it is."""
+        the company's country, an extension as typed) and who it is. ``consult_for``: the id of
+        the user's call in progress about which they ask this colleague first (attended transfer)."""
+        about = self._didww_own_call(consult_for)
+        if about and about.state != "in_progress":
+            return {"error": self.env._("The call you wanted to ask about is no longer in progress.")}
         document = self._didww_readable(self.env["sms.sms"]._didww_document(res_model, res_id))
         country = document["country_id"] if document and "country_id" in document._fields else None
         company = self.env["sms.sms"]._didww_company_of(document)
@@ -149,7 +161,7 @@ class DidwwCall(models.Model):
         compact = "".join(ch for ch in (number or "") if ch.isdigit() or ch == "+")
         if not compact:
             return {"error": self.env._("There is no number to call.")}
-        if len(compact.lstrip("+")) <= MAX_EXTENSION_DIGITS:
+        if is_extension(compact):
             dial = compact
         else:
             dial = self.env["didww.sms.number"]._didww_e164(number, country) or compact
@@ -162,17 +174,19 @@ class DidwwCall(models.Model):
             "user_id": self.env.uid, "direction": "outgoing", "number": dial,
             "partner_id": partner.id if partner else False,
             "res_model": document._name if document else False, "res_id": document.id if document else False,
-            "company_id": company.id, "state": "calling",
+            "company_id": company.id, "state": "calling", "consult_for_id": about.id,
         })
         return {"id": call.id, "number": dial, "name": (document.display_name if document else False)}
 
     @api.model
-    def didww_incoming(self, number, display_name=False):
+    def didww_incoming(self, number, display_name=False, replaces=False):
         """Log a call ringing for the user; return the caller's name when a contact or an open
-        lead has that number."""
+        lead has that number. ``replaces``: the id of the user's call with a colleague who asked
+        them first and now transfers their caller, whose call takes its place (attended transfer)."""
+        replaced = self._didww_own_call(replaces)
         compact = "".join(ch for ch in (number or "") if ch.isdigit() or ch == "+")
         Number = self.env["didww.sms.number"]
-        number = (Number._didww_e164(compact) if len(compact.lstrip("+")) > MAX_EXTENSION_DIGITS else None) or compact \
+        number = (Number._didww_e164(compact) if not is_extension(compact) else None) or compact \
             or display_name or "?"
         document = self._didww_find_party(number)
         partner = self._didww_partner_of(document)
@@ -181,7 +195,7 @@ class DidwwCall(models.Model):
             "user_id": self.env.uid, "company_id": self.env.company.id, "direction": "incoming", "number": number,
             "partner_id": partner.id if partner else False,
             "res_model": document._name if document else False, "res_id": document.id if document else False,
-            "state": "ringing",
+            "state": "ringing", "replaced_call_id": replaced.id,
         })
         return {"id": call.id, "number": number, "name": document.display_name if document else display_name}
 
@@ -213,7 +227,7 @@ class DidwwCall(models.Model):
                 "duration": int((now - call.answered_at).total_seconds()) if call.answered_at else 0,
             })
             call._didww_post_note()
-            if call.direction == "incoming" and final in UNANSWERED_STATES:
+            if call.direction == "incoming" and final in didww_call_rescue.UNANSWERED_STATES:
                 call._didww_schedule_call_back()
         return True
 
@@ -243,86 +257,8 @@ class DidwwCall(models.Model):
         return len(stale)
 
     def _didww_schedule_call_back(self):
-        """Missed-call rescue for unanswered incoming calls: a "Call back" activity for the
-        called user on the caller's contact or lead (a new contact when nobody has the number,
-        as inbound SMS do), and, where the company turns it on, a text to the caller from the
-        user's DIDWW number, through Odoo's sms.sms queue: never to an opted-out number, once
-        an hour per caller. Runs for the called user whoever processes the call (the softphone,
-        a cron, a CDR import)."""
-        for call in self:
-            document = call._didww_call_back_document()
-            if not document:
-                continue
-            user = call.user_id
-            Activity = self.env["mail.activity"].sudo()  # sudo: the activity is the called user's
-            call_type = self.env.ref("mail.mail_activity_data_call", raise_if_not_found=False)
-            pending = Activity.search_count([
-                ("res_model", "=", document._name), ("res_id", "=", document.id),
-                ("user_id", "=", user.id), ("activity_type_id", "=", call_type.id if call_type else False),
-                ("summary", "=", self.env._("Call back")),
-            ]) if call_type else 0
-            if call_type and not pending:  # one call back per caller, however often they called
-                document.sudo().activity_schedule(
-                    act_type_xmlid="mail.mail_activity_data_call", user_id=user.id,
-                    summary=self.env._("Call back"),
-                    note=self.env._("%(number)s called at %(when)s and was not answered.",
-                                    number=call.number, when=fields.Datetime.to_string(call.start)))
-            if call.source == "softphone":  # a call found later in DIDWW's records is too old to text about
-                call._didww_text_missed_caller(document)
-        return True
-
-    def _didww_call_back_document(self):
-        """The caller's contact or lead for a call back; a new contact for an unknown phone number."""
-        self.ensure_one()
-        # sudo: the caller's document is filed for the called user, whoever processes the call
-        document = self.env["sms.sms"].sudo()._didww_document(self.res_model, self.res_id) or self.partner_id.sudo()
-        if document and hasattr(document, "activity_schedule"):
-            return document
-        if not self.number.startswith("+") or len(self.number) <= MAX_EXTENSION_DIGITS + 1:
-            return None  # an extension or a hidden number: nobody to call back outside the PBX
-        # as an inbound SMS from that number: its contact (in any format), else a new contact
-        partner = self.env["res.partner"]._didww_find_by_phone(self.number, self.company_id)
-        partner = partner or self.env["res.partner"].sudo().with_context(mail_create_nolog=True).create({
-            "name": self.number, "phone": self.number,
-            "country_id": self.env["didww.sms.number"]._country_from_number(self.number).id,
-        })
-        # sudo: the call log is read-only for users; the new contact is the caller's
-        self.sudo().write({"partner_id": partner.id, "res_model": "res.partner", "res_id": partner.id})
-        return partner
-
-    def _didww_text_missed_caller(self, document):
-        """Text the caller about the missed call (see ``_didww_schedule_call_back``); the sms.sms
-        or None, and why not in the log note."""
-        self.ensure_one()
-        company = self.company_id
-        text = (company.didww_missed_call_sms_text or "").strip()
-        if not (company.didww_missed_call_sms and company.didww_sms_active and text):
-            return None
-        remote = self.env["didww.sms.number"]._didww_e164(self.number)
-        if not remote or len(remote) <= MAX_EXTENSION_DIGITS + 1:
-            return None
-        # sudo: the blacklist, the consent ledger and other users' call logs are technical lists;
-        # a number opted out of another company only may be texted (see didww.sms.consent)
-        if self.env["phone.blacklist"].sudo().search_count([("number", "=", remote), ("didww_consent", "=", False)]) \
-                or self.env["didww.sms.consent"].sudo()._didww_opted_out(company, [remote]):
-            return None
-        recent = self.sudo().search_count([
-            ("company_id", "=", company.id), ("number", "=", self.number),
-            ("call_back_sms_at", ">=", fields.Datetime.now() - MISSED_CALL_SMS_EVERY)])
-        if recent:
-            return None
-        source, _reason = self.env["didww.sms.number"]._pick_source_with_reason(company, self.user_id, remote)
-        if not source:
-            return None
-        # sudo: posted on the caller's document on behalf of the called user, whoever processes
-        # the call; the called user is the author, so the reply comes back to their conversation
-        message = document.sudo().with_context(mail_create_nosubscribe=True)._message_sms(
-            text, partner_ids=[], sms_numbers=[remote], author_id=self.user_id.partner_id.id, put_in_queue=True)
-        sms_sudo = self.env["sms.sms"].sudo().search([("mail_message_id", "=", message.id)])
-        sms_sudo.write({"didww_source": source.number, "didww_user_id": self.user_id.id})
-        self.sudo().write({"call_back_sms_at": fields.Datetime.now()})  # sudo: the log is read-only for users
-        self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger()
-        return sms_sudo
+        """Missed-call rescue for these unanswered incoming calls (models/didww_call_rescue.py)."""
+        return didww_call_rescue.schedule_call_back(self)
 
     # ------------------------------------------------------------------------------------------
 
@@ -332,6 +268,13 @@ class DidwwCall(models.Model):
         if any(call.user_id.id != self.env.uid for call in self):
             raise AccessError(self.env._("You can only update your own calls."))
         return self
+
+    @api.model
+    def _didww_own_call(self, call_id):
+        """The request user's call with the id the softphone sent (none for ``False``)."""
+        if call_id and (not isinstance(call_id, int) or isinstance(call_id, bool)):
+            raise UserError(self.env._("%s does not designate a call.", call_id))
+        return self.browse(call_id or []).exists()._didww_own()
 
     @api.model
     def _didww_readable(self, record):
@@ -366,7 +309,7 @@ class DidwwCall(models.Model):
         """Who a number is: the contact or open lead with it (``_didww_find_caller``, the addon's
         one phone normaliser), else, for an extension, the colleague whose VoIP username it is."""
         document = self._didww_find_caller(number)
-        if document or not number or len(number.lstrip("+")) > MAX_EXTENSION_DIGITS:
+        if document or not number or not is_extension(number):
             return document
         colleague = self.env["res.users"].search([
             ("didww_voip_username", "=", number), ("share", "=", False),
@@ -375,36 +318,7 @@ class DidwwCall(models.Model):
 
     def _didww_note_body(self):
         self.ensure_one()
-        state = dict(self._fields["state"]._description_selection(self.env))[self.state]
-        who_ended = {"local": self.env._("hung up by %s", self.user_id.name),
-                     "remote": self.env._("hung up by the other party")}.get(self.end_cause, "")
-        values = {"number": self.number, "user": self.user_id.name, "duration": self.duration_display,
-                  "reason": self.failure_reason or state, "state": state, "ended": who_ended}
-        if self.state == "done" and self.end_cause == "transferred":
-            return self.env._("Call with %(number)s: %(user)s talked to them for %(duration)s, then transferred "
-                              "the call to %(target)s", target=self.transfer_target or "?", **values)
-        if self.state == "done" and self.end_cause == "transferred_by_them":
-            return self.env._("Call with %(number)s: %(user)s talked to them for %(duration)s, then they "
-                              "transferred %(user)s to %(target)s", target=self.transfer_target or "?", **values)
-        if self.state == "done" and self.direction == "outgoing":
-            if who_ended:
-                return self.env._("Outgoing call to %(number)s by %(user)s, %(duration)s, %(ended)s", **values)
-            return self.env._("Outgoing call to %(number)s by %(user)s, %(duration)s", **values)
-        if self.state == "done":
-            if who_ended:
-                return self.env._("Incoming call from %(number)s answered by %(user)s, %(duration)s, %(ended)s",
-                                  **values)
-            return self.env._("Incoming call from %(number)s answered by %(user)s, %(duration)s", **values)
-        if self.state == "dropped":
-            return self.env._("Call with %(number)s (%(user)s) dropped after %(duration)s: %(reason)s", **values)
-        if self.state == "interrupted":
-            return self.env._("Call with %(number)s (%(user)s) interrupted after %(duration)s: the softphone's "
-                              "browser stopped answering", **values)
-        if self.state == "failed":
-            return self.env._("Call to %(number)s by %(user)s failed: %(reason)s", **values)
-        if self.direction == "incoming":
-            return self.env._("Missed call from %(number)s (for %(user)s)", **values)
-        return self.env._("Call to %(number)s by %(user)s: not answered (%(state)s)", **values)
+        return didww_call_note.note_body(self)
 
     def _didww_post_note(self):
         """Note the call on its document, authored by the call's user. The document is one the user

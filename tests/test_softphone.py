@@ -2,7 +2,7 @@ import json
 from datetime import timedelta
 
 from odoo import fields
-from odoo.exceptions import AccessError
+from odoo.exceptions import AccessError, UserError
 from odoo.tests import HttpCase, new_test_user, tagged
 
 
@@ -260,3 +260,70 @@ class TestSoftphoneCallLog(HttpCase):
         other.didww_answered()
         other.didww_ended("done", end_cause="remote", transfer_target="1003")  # no transfer: no target
         self.assertFalse(other.transfer_target)
+
+    def test_an_attended_transfer_links_the_calls_and_tells_who_talked_to_whom(self):
+        self.bob.write({"didww_voip_provider_id": self.provider.id, "didww_voip_username": "1003",
+                        "didww_voip_secret": "s3cret-bob"})
+        self.alice.didww_voip_username = "1001"
+        caller = self.Call.browse(self.Call.didww_incoming("+12125550142")["id"])
+        caller.didww_answered()
+        asked = self.Call.didww_outgoing("1003", consult_for=caller.id)
+        self.assertEqual(asked["name"], "Bob Agent")
+        consult = self.Call.browse(asked["id"])
+        self.assertEqual((consult.consult_for_id, caller.consult_ids), (caller, consult))
+        consult.didww_answered()
+        # the colleague's side: their call with Alice, then the caller's in its place
+        BobCall = self.env["didww.call"].with_user(self.bob)
+        bob_consult = BobCall.browse(BobCall.didww_incoming("1001")["id"])
+        bob_consult.didww_answered()
+        bob_consult.didww_ended("done", end_cause="replaced")
+        taken = BobCall.browse(BobCall.didww_incoming("+12125550142", replaces=bob_consult.id)["id"])
+        self.assertEqual(taken.replaced_call_id, bob_consult)
+        taken.didww_answered()
+        consult.didww_ended("done", end_cause="transferred", transfer_target="+12125550142")
+        caller.didww_ended("done", end_cause="transferred", transfer_target="1003")
+        taken.didww_ended("done", end_cause="local")
+        notes = self.us_partner.message_ids.mapped("body")
+        self.assertIn("Alice Agent talked to them for 00:0", notes[1])
+        self.assertIn("asked Bob Agent (1003) first, then transferred the call to them", notes[1])
+        self.assertIn("Incoming call from +12125550142 transferred to Bob Agent by Alice Agent (1001) after "
+                      "asking first", notes[0])
+        consult_note = self.bob.partner_id.message_ids[0].body
+        self.assertIn("Alice Agent asked 1003 first about the call with Ursula Customer (+12125550142)", consult_note)
+        self.assertIn("then transferred that call to them", consult_note)
+        self.assertEqual(bob_consult.end_cause, "replaced")
+
+    def test_asking_first_and_going_back_to_the_caller(self):
+        caller = self.Call.browse(self.Call.didww_incoming("+12125550142")["id"])
+        caller.didww_answered()
+        consult = self.Call.browse(self.Call.didww_outgoing("+1 212-555-0199", consult_for=caller.id)["id"])
+        consult.didww_answered()
+        consult.didww_ended("done", end_cause="local")
+        self.assertRecordValues(consult, [{"state": "done", "end_cause": "local", "consult_for_id": caller.id}])
+        caller.didww_ended("done", end_cause="local")
+        self.assertIn("Incoming call from +12125550142 answered by Alice Agent",
+                      self.us_partner.message_ids[0].body)
+
+    def test_a_consultation_or_a_replaced_call_must_be_the_users_own_live_call(self):
+        caller = self.Call.browse(self.Call.didww_incoming("+12125550142")["id"])
+        # not answered yet: nothing to ask about
+        answer = self.Call.didww_outgoing("1003", consult_for=caller.id)
+        self.assertIn("no longer in progress", answer["error"])
+        BobCall = self.env["didww.call"].with_user(self.bob)
+        bobs = BobCall.browse(BobCall.didww_incoming("+12125550142")["id"])
+        with self.assertRaises(AccessError):
+            self.Call.didww_outgoing("1003", consult_for=bobs.id)
+        with self.assertRaises(AccessError):
+            self.Call.didww_incoming("+12125550142", replaces=bobs.id)
+        for wrong in ("12", [caller.id], True):
+            with self.assertRaises(UserError):
+                self.Call.didww_outgoing("1003", consult_for=wrong)
+            with self.assertRaises(UserError):
+                self.Call.didww_incoming("+12125550142", replaces=wrong)
+        # a call deleted since (by an administrator) links nothing
+        gone = self.Call.browse(self.Call.didww_incoming("+12125550142")["id"])
+        gone_id = gone.id
+        gone.sudo().unlink()
+        self.assertFalse(self.Call.browse(self.Call.didww_incoming("+12125550142", replaces=gone_id)["id"])
+                         .replaced_call_id)
+        self.assertEqual(self.Call.search_count([("state", "=", "calling")]), 0, "no call logged for a refusal")

@@ -6,6 +6,7 @@ Missing kamailio or chromium is a loud failure. Tagged apart (``didww_connector_
 """
 
 import contextlib
+import html
 import json
 import logging
 import os
@@ -235,7 +236,8 @@ class TestSoftphoneEndToEnd(HttpCase):
                     calls[call.user_id.id].append({
                         "direction": call.direction, "number": call.number, "partner_id": call.partner_id.id,
                         "state": call.state, "end_cause": call.end_cause, "failure_reason": call.failure_reason,
-                        "duration": call.duration, "id": call.id})
+                        "duration": call.duration, "id": call.id, "transfer_target": call.transfer_target,
+                        "consult_for_id": call.consult_for_id.id, "replaced_call_id": call.replaced_call_id.id})
             if until(calls) or time.monotonic() > deadline:
                 return calls
             time.sleep(0.2)
@@ -544,4 +546,128 @@ class TestSoftphoneEndToEnd(HttpCase):
             note = env["res.partner"].browse(self.customer.id).message_ids.filtered(
                 lambda m: "transferred the call to 1002" in (m.body or ""))
             self.assertTrue(note, "the caller's chatter tells that Alice passed the call to 1002")
+        self.assert_no_browser_error(alice, bob, carol)
+
+    def start_asking_first(self):
+        """Carol (a caller from outside) calls Alice, who answers, then asks Bob (1002) first: the
+        three browsers, with Alice talking to Bob and Carol on hold."""
+        alice, bob, carol = self.open_browsers(("sp_alice", "sp_alice_pw1", "/odoo"),
+                                               ("sp_bob", "sp_bob_pw12", "/odoo"),
+                                               ("sp_carol", "sp_carol_pw1", "/odoo"))
+        for browser in (alice, bob, carol):
+            self.wait_state(browser, status="ready")
+        self.dial_pad(carol, "1001")
+        self.wait_state(alice, call="ringing")
+        self.click(alice, ".o_didww_softphone_answer")
+        self.wait_state(alice, call="active")
+        self.wait_state(carol, call="active")
+        self.click(alice, ".o_didww_softphone_transfer")
+        self.wait_for(alice, "document.querySelector('.o_didww_softphone_transfer_input')", "the transfer box")
+        self.js(alice, """(() => {
+            const input = document.querySelector('.o_didww_softphone_transfer_input');
+            input.value = '1002';
+            input.dispatchEvent(new Event('input', {bubbles: true}));
+            return true;
+        })()""")
+        self.wait_for(alice, "!document.querySelector('.o_didww_softphone_ask_first').disabled", "the number typed")
+        self.click(alice, ".o_didww_softphone_ask_first")
+        self.wait_state(alice, consult="calling")
+        self.wait_for(alice, "document.querySelector('.o_didww_softphone_call_status').textContent.trim() "
+                             "=== 'On hold'", "the caller on hold")
+        self.wait_state(bob, call="ringing")
+        self.wait_for(bob, "document.querySelector('.o_didww_softphone_name').textContent.trim() === \"Alice's Desk\"",
+                      "the colleague's name on the consultation ringing")
+        self.click(bob, ".o_didww_softphone_answer")
+        self.wait_state(bob, call="active")
+        self.wait_state(alice, consult="active", badge="in_call")
+        self.assertEqual(self.softphone(carol)["call"], "active", "the caller waits on hold")
+        self.wait_for_audio(bob, "the colleague hears nobody asking them first")
+        return alice, bob, carol
+
+    def wait_for_audio(self, browser, failure, packets=10):
+        deadline = time.monotonic() + 10
+        while self.audio_packets_received(browser) < packets:
+            self.assertLess(time.monotonic(), deadline, failure)
+            time.sleep(0.2)
+
+    def test_attended_transfer_three_browsers_ask_first_then_complete(self):
+        alice, bob, carol = self.start_asking_first()
+        self.click(alice, ".o_didww_softphone_complete")
+        self.wait_state(alice, call="", consult="")
+        self.wait_for(bob, "document.querySelector('.o_didww_softphone_name').textContent.trim() === 'Ursula Customer'",
+                      "the caller on the colleague's softphone, in place of the consultation")
+        self.wait_state(bob, call="active")
+        self.wait_for(carol, "document.querySelector('.o_didww_softphone_name').textContent.trim() === \"Bob's Desk\"",
+                      "the colleague on the caller's softphone")
+        self.wait_state(carol, call="active")
+        self.wait_for_audio(bob, "the colleague receives no audio from the caller")
+        self.wait_for_audio(carol, "the caller receives no audio from the colleague")
+        self.wait_for(bob, "document.querySelector('.o_didww_softphone_timer').textContent.trim() !== '00:00'",
+                      "the transferred call's timer to run", timeout=10)
+        self.click(bob, ".o_didww_softphone_hangup")
+        self.wait_state(carol, call="")
+        users = self.alice | self.bob | self.carol
+        calls = self.read_calls(users, lambda calls: all(len(c) == 2 for c in calls.values()) and all(
+            c["state"] == "done" for cs in calls.values() for c in cs))
+        keys = ("direction", "number", "state", "end_cause", "partner_id", "transfer_target")
+        alice_consult, alice_call = calls[self.alice.id]
+        self.assertEqual({k: alice_call[k] for k in keys},
+                         {"direction": "incoming", "number": "+12125550142", "state": "done",
+                          "end_cause": "transferred", "partner_id": self.customer.id, "transfer_target": "1002"})
+        self.assertEqual({k: alice_consult[k] for k in (*keys, "consult_for_id")},
+                         {"direction": "outgoing", "number": "1002", "state": "done", "end_cause": "transferred",
+                          "partner_id": self.bob_desk.id, "transfer_target": "+12125550142",
+                          "consult_for_id": alice_call["id"]})
+        bob_call, bob_consult = calls[self.bob.id]
+        self.assertEqual({k: bob_consult[k] for k in ("direction", "number", "state", "end_cause", "partner_id")},
+                         {"direction": "incoming", "number": "1001", "state": "done", "end_cause": "replaced",
+                          "partner_id": self.alice_desk.id})
+        self.assertEqual({k: bob_call[k] for k in ("direction", "number", "state", "end_cause", "partner_id",
+                                                     "replaced_call_id")},
+                         {"direction": "incoming", "number": "+12125550142", "state": "done", "end_cause": "local",
+                          "partner_id": self.customer.id, "replaced_call_id": bob_consult["id"]})
+        self.assertGreaterEqual(bob_call["duration"], 1)
+        carol_second, carol_first = calls[self.carol.id]
+        self.assertEqual((carol_first["number"], carol_first["end_cause"], carol_first["transfer_target"]),
+                         ("1001", "transferred_by_them", "1002"))
+        self.assertEqual((carol_second["number"], carol_second["state"], carol_second["end_cause"]),
+                         ("1002", "done", "remote"))
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            customer_notes = [html.unescape(body) for body in
+                              env["res.partner"].browse(self.customer.id).message_ids.mapped("body")]
+            desk_notes = [html.unescape(body) for body in
+                          env["res.partner"].browse(self.bob_desk.id).message_ids.mapped("body")]
+        self.assertTrue([n for n in customer_notes if "Alice Agent talked to them for" in n
+                         and "asked Bob's Desk (1002) first, then transferred the call to them" in n],
+                        customer_notes)
+        self.assertTrue([n for n in customer_notes if "transferred to Bob Agent by Alice's Desk (1001) after "
+                         "asking first" in n], customer_notes)
+        self.assertTrue([n for n in desk_notes if "Alice Agent asked 1002 first about the call with Ursula Customer "
+                         "(+12125550142)" in n and "then transferred that call to them" in n], desk_notes)
+        self.assert_no_browser_error(alice, bob, carol)
+
+    def test_attended_transfer_three_browsers_ask_first_then_back_to_the_caller(self):
+        alice, bob, carol = self.start_asking_first()
+        self.click(alice, ".o_didww_softphone_back")
+        self.wait_state(bob, call="")
+        self.wait_state(alice, consult="", call="active", badge="in_call")
+        self.wait_for(alice, "document.querySelector('.o_didww_softphone_name').textContent.trim() === "
+                             "'Ursula Customer'", "the caller back in the panel")
+        # the caller's sound again: more packets arrive on the caller's call, off hold
+        before = self.audio_packets_received(alice)
+        self.wait_for_audio(alice, "no sound from the caller after going back", packets=before + 10)
+        self.click(alice, ".o_didww_softphone_hangup")
+        self.wait_state(carol, call="")
+        calls = self.read_calls(self.alice | self.bob, lambda calls: all(
+            len(c) == 2 and all(x["state"] == "done" for x in c) for c in (calls[self.alice.id],))
+            and calls[self.bob.id] and calls[self.bob.id][0]["state"] == "done")
+        alice_consult, alice_call = calls[self.alice.id]
+        self.assertEqual((alice_call["end_cause"], alice_consult["end_cause"], alice_consult["consult_for_id"]),
+                         ("local", "local", alice_call["id"]))
+        self.assertEqual(calls[self.bob.id][0]["end_cause"], "remote")
+        with self.registry.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            desk_notes = env["res.partner"].browse(self.bob_desk.id).message_ids.mapped("body")
+        self.assertTrue([n for n in desk_notes if "then went back to the caller" in n], desk_notes)
         self.assert_no_browser_error(alice, bob, carol)

@@ -44,3 +44,12 @@ def loose(raw):
     if compact and not compact.startswith("+"):
         compact = "+" + compact
     return compact or None
+
+
+# a number this short is an extension of the PBX: dialled as typed, never turned into E.164
+MAX_EXTENSION_DIGITS = 6
+
+
+def is_extension(number):
+    """Whether ``number`` (digits, maybe with ``+``) is a PBX extension rather than a phone number."""
+    return len((number or "").lstrip("+")) <= MAX_EXTENSION_DIGITS

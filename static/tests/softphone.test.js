@@ -73,7 +73,8 @@ class FakeSession {
         this.actions.push(`dtmf ${tone}`);
     }
     refer(target, options) {
-        this.actions.push(`refer ${target}`);
+        this.actions.push(options.replaces ? `refer ${target} replacing ${options.replaces.remote_identity.uri.user}`
+            : `refer ${target}`);
         this.referHandlers = options.eventHandlers;
     }
 }
@@ -111,6 +112,20 @@ class FakeUA {
         this.emit("newRTCSession", { originator: "remote", session, request: {} });
         return session;
     }
+    /** ``number`` calls with Replaces, to take the place of ``session`` (as JsSIP's UA does). */
+    replace(session, number) {
+        let replacing = null;
+        session.emit("replaces", {
+            request: {},
+            accept: (init) => {
+                replacing = new FakeSession(number);
+                init(replacing);
+                this.emit("newRTCSession", { originator: "remote", session: replacing, request: {} });
+            },
+            reject: () => session.actions.push("reject replaces"),
+        });
+        return replacing;
+    }
 }
 
 class Lead extends models.Model {
@@ -128,6 +143,7 @@ let logged;
 let endCauses;
 let targets;
 let notes;
+let links;
 
 beforeEach(() => {
     agents = [];
@@ -135,6 +151,7 @@ beforeEach(() => {
     endCauses = [];
     targets = [];
     notes = [];
+    links = [];
     patchWithCleanup(session, { didww_softphone: true });
     // one tab, unless a test opens more
     patchWithCleanup(browserTabs, { isShared: () => false, claim: (name, onLeader) => onLeader() });
@@ -156,10 +173,20 @@ beforeEach(() => {
     let nextId = 1;
     onRpc("didww.call", "didww_outgoing", ({ args, kwargs }) => {
         logged.push(["outgoing", args[0], kwargs.res_model || false, kwargs.res_id || false]);
-        return { id: nextId++, number: args[0] === "+370 41 654321" ? "+37041654321" : args[0], name: "Ona Customer" };
+        if (kwargs.consult_for) {
+            links.push(["consult_for", nextId, kwargs.consult_for]);
+        }
+        return {
+            id: nextId++,
+            number: args[0] === "+370 41 654321" ? "+37041654321" : args[0],
+            name: args[0] === "1003" ? "Bob Colleague" : "Ona Customer",
+        };
     });
-    onRpc("didww.call", "didww_incoming", ({ args }) => {
+    onRpc("didww.call", "didww_incoming", ({ args, kwargs }) => {
         logged.push(["incoming", args[0]]);
+        if (kwargs.replaces) {
+            links.push(["replaces", nextId, kwargs.replaces]);
+        }
         return { id: nextId++, number: args[0], name: args[0] === "+37041654321" ? "Ona Customer" : false };
     });
     onRpc("didww.call", "didww_answered", ({ args }) => {
@@ -173,7 +200,7 @@ beforeEach(() => {
         return true;
     });
     onRpc("didww.call", "didww_alive", ({ args }) => {
-        logged.push(["alive", args[0][0]]);
+        logged.push(["alive", ...args[0]]);
         return true;
     });
 });
@@ -847,4 +874,206 @@ test("transferred by the other party: the softphone calls the target, the first 
     await animationFrame();
     expect(".o_didww_softphone").toHaveAttribute("data-call", "active");
     expect(logged.at(-1)).toEqual(["answered", 2]);
+});
+
+// ---------------------------------------------------------------------------------------------
+// Attended transfer: ask first, then complete or go back to the caller
+// ---------------------------------------------------------------------------------------------
+
+/** An answered incoming call from Ona (record 1), then "Ask first" to 1003 from the panel. */
+async function askFirst(ua) {
+    const caller = ua.ring("+37041654321", "");
+    await animationFrame();
+    await contains(".o_didww_softphone_answer").click();
+    await contains(".o_didww_softphone_transfer").click();
+    await contains(".o_didww_softphone_transfer_input").edit("1003", { confirm: false });
+    await contains(".o_didww_softphone_ask_first").click();
+    await animationFrame();
+    return { caller, colleague: ua.calls.at(-1).session };
+}
+
+test("ask first: the caller waits on hold while the colleague is called, logged as a consultation", async () => {
+    const ua = await mountReadySoftphone();
+    const { caller, colleague } = await askFirst(ua);
+    expect(caller.actions).toEqual(["answer", "hold"]);
+    expect(ua.calls.map((c) => c.target)).toEqual(["sip:1003@sip.example.com"]);
+    expect(links).toEqual([["consult_for", 2, 1]]);
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "active");
+    expect(".o_didww_softphone").toHaveAttribute("data-consult", "calling");
+    expect(".o_didww_softphone").toHaveAttribute("data-badge", "calling");
+    expect(".o_didww_softphone_name").toHaveText("Ona Customer");
+    expect(".o_didww_softphone_call_status").toHaveText("On hold");
+    expect(".o_didww_softphone_consult_name").toHaveText("Bob Colleague");
+    expect(".o_didww_softphone_consult_status").toHaveText("Calling…");
+    expect(".o_didww_softphone_complete").toHaveAttribute("disabled");
+    expect(".o_didww_softphone_hangup").toHaveCount(0); // Back to caller ends the second call
+    colleague.emit("accepted");
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-consult", "active");
+    expect(".o_didww_softphone").toHaveAttribute("data-badge", "in_call");
+    expect(".o_didww_softphone_consult_status").toHaveText("In call");
+    expect(".o_didww_softphone_complete").not.toHaveAttribute("disabled");
+    expect(logged.filter((l) => l[0] === "answered")).toEqual([["answered", 1], ["answered", 2]]);
+    await advanceTime(60000);
+    expect(logged.at(-1)).toEqual(["alive", 1, 2]); // the heartbeat confirms both calls
+});
+
+test("complete transfer: REFER with Replaces; once the colleague has the caller both calls end, consultation first", async () => {
+    const ua = await mountReadySoftphone();
+    const { caller, colleague } = await askFirst(ua);
+    colleague.emit("accepted");
+    await animationFrame();
+    await contains(".o_didww_softphone_complete").click();
+    expect(caller.actions).toEqual(["answer", "hold", "refer sip:1003@sip.example.com replacing sip:1003@sip.example.com"]);
+    expect(".o_didww_softphone_complete").toHaveText(/Transferring to Bob Colleague/);
+    expect(".o_didww_softphone_back").toHaveAttribute("disabled");
+    caller.referHandlers.requestSucceeded?.({});
+    caller.referHandlers.accepted({ status_line: { status_code: 200 } });
+    await animationFrame();
+    await animationFrame();
+    expect(caller.actions.at(-1)).toBe("terminate");
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "");
+    expect(".o_didww_softphone").toHaveAttribute("data-consult", "");
+    expect(logged.filter((l) => l[0] === "ended")).toEqual([["ended", 2, "done", false], ["ended", 1, "done", false]]);
+    expect(endCauses).toEqual(["transferred", "transferred"]);
+    expect(targets).toEqual(["+37041654321", "1003"]);
+    // the colleague's phone hangs up on us; when it does not, the softphone does
+    expect(colleague.actions).toEqual([]);
+    await advanceTime(5000);
+    expect(colleague.actions).toEqual(["terminate"]);
+});
+
+test("the colleague's phone hangs up on us before confirming: still a transfer, once it is confirmed", async () => {
+    const ua = await mountReadySoftphone();
+    const { caller, colleague } = await askFirst(ua);
+    colleague.emit("accepted");
+    getService("didww_softphone").completeTransfer();
+    colleague.emit("ended", { originator: "remote" }); // BYE: the caller's call replaced ours
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "active");
+    expect(caller.actions).not.toInclude("unhold");
+    caller.referHandlers.accepted({});
+    await animationFrame();
+    await animationFrame();
+    expect(endCauses).toEqual(["transferred", "transferred"]);
+    expect(targets).toEqual(["+37041654321", "1003"]);
+});
+
+test("back to caller: the consultation ends, the caller is resumed", async () => {
+    const ua = await mountReadySoftphone();
+    const { caller, colleague } = await askFirst(ua);
+    colleague.emit("accepted");
+    await animationFrame();
+    await contains(".o_didww_softphone_back").click();
+    await animationFrame();
+    expect(colleague.actions).toEqual(["terminate"]);
+    expect(caller.actions).toEqual(["answer", "hold", "unhold"]);
+    expect(".o_didww_softphone").toHaveAttribute("data-consult", "");
+    expect(".o_didww_softphone").toHaveAttribute("data-badge", "in_call");
+    expect(".o_didww_softphone_call_status").toHaveText("In call");
+    expect(".o_didww_softphone_hangup").toHaveCount(1);
+    expect(logged.at(-1)).toEqual(["ended", 2, "done", false]);
+    expect(endCauses).toEqual(["local"]);
+});
+
+test("the colleague is busy: told, and back to the caller", async () => {
+    const ua = await mountReadySoftphone();
+    const { caller, colleague } = await askFirst(ua);
+    colleague.emit("failed", { cause: sipStack.causes.BUSY, originator: "remote" });
+    await animationFrame();
+    expect(notes.at(-1)).toEqual(["Busy: Bob Colleague is on another call. Back to Ona Customer.", "warning"]);
+    expect(caller.actions).toEqual(["answer", "hold", "unhold"]);
+    expect(".o_didww_softphone").toHaveAttribute("data-consult", "");
+    expect(logged.at(-1)).toEqual(["ended", 2, "busy", false]);
+});
+
+test("a refused transfer is told and the consultation goes on; a silent one gives up after 30 s", async () => {
+    const ua = await mountReadySoftphone();
+    const softphone = getService("didww_softphone");
+    const { caller, colleague } = await askFirst(ua);
+    colleague.emit("accepted");
+    softphone.completeTransfer();
+    caller.referHandlers.failed({ status_line: { status_code: 486 } });
+    await animationFrame();
+    expect(notes.at(-1)).toEqual(["The transfer to Bob Colleague failed: the line is busy", "danger"]);
+    expect(".o_didww_softphone").toHaveAttribute("data-consult", "active");
+    expect(".o_didww_softphone_complete").toHaveText("Complete transfer");
+    softphone.completeTransfer();
+    colleague.emit("ended", { originator: "remote" });
+    await advanceTime(30000);
+    expect(notes.at(-1)).toEqual([
+        "The transfer to Bob Colleague failed: the colleague's phone did not take the call", "danger",
+    ]);
+    expect(caller.actions.at(-1)).toBe("unhold"); // the colleague's call is gone: back to the caller
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "active");
+});
+
+test("the caller hangs up while the colleague is asked: the colleague's call goes on as the call", async () => {
+    const ua = await mountReadySoftphone();
+    const { caller, colleague } = await askFirst(ua);
+    colleague.emit("accepted");
+    caller.emit("ended", { originator: "remote" });
+    await animationFrame();
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "active");
+    expect(".o_didww_softphone").toHaveAttribute("data-consult", "");
+    expect(".o_didww_softphone_name").toHaveText("Bob Colleague");
+    expect(logged.at(-1)).toEqual(["ended", 1, "done", false]);
+    await contains(".o_didww_softphone_hangup").click();
+    await animationFrame();
+    expect(colleague.actions).toEqual(["terminate"]);
+    expect(logged.at(-1)).toEqual(["ended", 2, "done", false]);
+    expect(endCauses).toEqual(["remote", "local"]);
+});
+
+test("a colleague who asked us first transfers their caller: it replaces their call, answered at once", async () => {
+    const ua = await mountReadySoftphone();
+    const colleague = ua.ring("1001", "Alice Agent");
+    await animationFrame();
+    await contains(".o_didww_softphone_answer").click();
+    const caller = ua.replace(colleague, "+37041654321");
+    await animationFrame();
+    await animationFrame();
+    expect(caller.actions).toEqual(["answer"]);
+    expect(".o_didww_softphone").toHaveAttribute("data-call", "active");
+    expect(".o_didww_softphone_name").toHaveText("Ona Customer");
+    expect(logged.filter((l) => l[0] === "ended")).toEqual([["ended", 1, "done", false]]);
+    expect(endCauses).toEqual(["replaced"]);
+    expect(links).toEqual([["replaces", 2, 1]]);
+    expect(logged.at(-1)).toEqual(["answered", 2]);
+});
+
+test("a replacing call is refused for a call not in progress, or while we ask someone first", async () => {
+    const ua = await mountReadySoftphone();
+    const ringing = ua.ring("1001", "");
+    await animationFrame();
+    expect(ua.replace(ringing, "+37041654321")).toBe(null);
+    expect(ringing.actions).toEqual(["reject replaces"]);
+    ringing.emit("failed", { cause: sipStack.causes.CANCELED, originator: "remote" });
+    const { caller } = await askFirst(ua);
+    expect(ua.replace(caller, "2002")).toBe(null);
+    expect(caller.actions.at(-1)).toBe("reject replaces");
+});
+
+test("a second tab asks first, completes and goes back through the registered tab", async () => {
+    fakeTabs();
+    const ua = await mountReadySoftphone();
+    const second = await openSecondTab();
+    const caller = ua.ring("+37041654321", "");
+    await animationFrame();
+    caller.answer();
+    await animationFrame();
+    await animationFrame();
+    second.consult("1003");
+    await animationFrame();
+    await animationFrame();
+    expect(second.state.consult.name).toBe("Bob Colleague");
+    const colleague = ua.calls.at(-1).session;
+    colleague.emit("accepted");
+    await animationFrame();
+    second.backToCaller();
+    await animationFrame();
+    await animationFrame();
+    expect(colleague.actions).toEqual(["terminate"]);
+    expect(second.state.consult).toBe(null);
+    expect(second.state.call.held).toBe(false);
 });

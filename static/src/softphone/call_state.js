@@ -7,7 +7,9 @@ import { sipStack } from "./sip_stack";
  * ends and how each ending is told to a person. No SIP and no sound here.
  *
  * A call: {direction: outgoing|incoming, number, name, status: calling|ringing|active, muted,
- * held, reconnecting, dtmf (the digits sent), recordId (its didww.call), answeredAt}.
+ * held, reconnecting, dtmf (the digits sent), transferring (the target while a transfer is under
+ * way), recordId (its didww.call), answeredAt}. During an attended transfer the softphone has two:
+ * the caller's (on hold) and the consultation, the call to the colleague asked first.
  */
 
 /** Registration failure reasons, as shown to the user. */
@@ -53,6 +55,15 @@ export const DROP_TEXTS = {
 
 /** Causes that end a call in progress without anyone hanging up. */
 export const DROP_CAUSES = [c.RTP_TIMEOUT, c.REQUEST_TIMEOUT, c.NO_ACK, c.DIALOG_ERROR, c.CONNECTION_ERROR];
+
+/** Why a transfer failed, from the SIP status the other phone reported (a NOTIFY's status line). */
+export function statusText(statusCode) {
+    const cause = {
+        404: c.NOT_FOUND, 408: c.NO_ANSWER, 480: c.UNAVAILABLE, 486: c.BUSY, 487: c.CANCELED, 600: c.BUSY,
+        603: c.REJECTED,
+    }[statusCode];
+    return cause ? causeText(cause) : causeText(c.SIP_FAILURE_CODE, statusCode);
+}
 
 /** A JsSIP cause in words; the SIP status is added when the phone system gave one. */
 export function causeText(cause, statusCode = 0) {
@@ -103,6 +114,10 @@ export function outcomeText(call, outcome, { reason = "", endCause = false, tran
                 detail = _t("you transferred %(who)s to %(target)s (%(duration)s)", { who, target: transferTarget, duration });
                 break;
             }
+            if (endCause === "replaced") {
+                detail = _t("%(who)s transferred their caller to you (%(duration)s)", { who, duration });
+                break;
+            }
             if (endCause === "transferred_by_them") {
                 detail = _t("%(who)s transferred you to %(target)s (%(duration)s)", { who, target: transferTarget, duration });
                 break;
@@ -137,13 +152,19 @@ export function outcomeText(call, outcome, { reason = "", endCause = false, tran
     return `${OUTCOME_LABELS[outcome] || outcome}: ${detail}`;
 }
 
-/** The badge of the top bar: the call when there is one, else the registration. */
-export function badgeOf(status, call) {
+/**
+ * The badge of the top bar: the call when there is one (the call to the colleague asked first,
+ * during an attended transfer), else the registration.
+ */
+export function badgeOf(status, call, consult = null) {
     if (!call) {
         return status;
     }
     if (call.reconnecting || status === "reconnecting") {
         return "reconnecting";
+    }
+    if (consult) {
+        return consult.status === "active" ? "in_call" : "calling";
     }
     if (call.status === "active") {
         return call.held ? "on_hold" : "in_call";

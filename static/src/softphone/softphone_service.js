@@ -16,6 +16,7 @@ import {
     badgeOf,
     causeText,
     outcomeText,
+    statusText,
 } from "./call_state";
 import { Ringer } from "./ringer";
 import { sipStack } from "./sip_stack";
@@ -29,7 +30,7 @@ export const OFF_KEY = "didww_connector.softphone_off";
 export const CONTACT_KEY = "didww_connector.softphone_contact";
 /** What a tab may ask the tab holding the registration to do. */
 const COMMANDS = ["setEnabled", "dial", "answer", "decline", "hangup", "toggleMute", "toggleHold", "sendDtmf",
-    "transfer"];
+    "transfer", "consult", "completeTransfer", "backToCaller"];
 /** State every tab keeps for itself (the rest mirrors the tab holding the registration). */
 const LOCAL_KEYS = ["panelOpen", "tab"];
 
@@ -41,6 +42,13 @@ const LOCAL_KEYS = ["panelOpen", "tab"];
 export const DEAD_LINE = { mediaMs: 8000, signallingMs: 12000 };
 /** The softphone confirms its live calls to the server this often (didww.call.HEARTBEAT). */
 export const HEARTBEAT_MS = 60000;
+/**
+ * Attended transfer: how long the colleague's phone may take to report that it took the caller
+ * (SIP NOTIFY) before the transfer is given up and the user is back with the caller.
+ */
+export const TRANSFER_TIMEOUT_MS = 30000;
+/** After the colleague took the caller, their phone hangs up our call with them; else we do after this. */
+const CONSULT_LINGER_MS = 5000;
 
 const BUSY = { status_code: 486, reason_phrase: "Busy Here" };
 
@@ -55,13 +63,18 @@ export class Softphone {
         this.orm = orm;
         this.notification = notification;
         this.ua = null;
-        this.session = null;
+        this.session = null; // the SIP session of state.call
+        this.consultSession = null; // the SIP session of state.consult (attended transfer)
+        this.streams = new Map(); // the remote sound of each SIP session
+        this.replacing = null; // a colleague's transfer arriving in place of our call with them
         this.audio = null;
         this.timer = null;
         this.heartbeat = null;
         this.deadLineTimer = null;
         this.ringer = new Ringer();
         this.announced = null; // the registration failure already announced
+        this.transferTimer = null;
+        this._logging = Promise.resolve(); // the calls' logs are closed in order (see _logEnd)
         this.state = reactive({
             available: Boolean(session.didww_softphone),
             enabled: !browser.localStorage.getItem(OFF_KEY),
@@ -71,6 +84,7 @@ export class Softphone {
             panelOpen: false, // the user opened the panel (it also shows by itself during a call)
             tab: "leader", // leader: this tab holds the registration | follower: another tab does
             call: null,
+            consult: null, // the call to a colleague asked first, while `call` is on hold (attended transfer)
             lastCall: null, // {number, name, outcome, reason, text}
             elapsed: 0, // seconds since the call was answered
         });
@@ -87,7 +101,7 @@ export class Softphone {
 
     /** What the top bar's badge says: ringing, in call, on hold, reconnecting... else the registration. */
     get badge() {
-        return badgeOf(this.state.status, this.state.call);
+        return badgeOf(this.state.status, this.state.call, this.state.consult);
     }
 
     /**
@@ -114,6 +128,7 @@ export class Softphone {
             // the call of the tab that held the registration ended with it (the server closes
             // its log as interrupted)
             this.state.call = null;
+            this.state.consult = null;
         }
         if (this.channel) {
             this._publishChanges();
@@ -310,6 +325,9 @@ export class Softphone {
     stop() {
         const ua = this.ua;
         this.ua = null;
+        if (this.consultSession) {
+            this.backToCaller();
+        }
         if (this.session) {
             this.hangup();
         }
@@ -395,6 +413,9 @@ export class Softphone {
     }
 
     async _onIncoming(sipSession, request) {
+        if (this.replacing?.newSession === sipSession) {
+            return this._takeOver(sipSession);
+        }
         const number = digitsOf(sipSession.remote_identity?.uri) || request?.from?.uri?.user || "";
         const displayName = sipSession.remote_identity?.display_name || "";
         if (this.session || this.state.call) {
@@ -420,38 +441,56 @@ export class Softphone {
         } else {
             // ended while its log was being created
             const [outcome, endCause] = this._pendingOutcome || ["missed", "remote"];
-            this.orm.call("didww.call", "didww_ended", [[log.id], outcome], { end_cause: endCause });
+            this._logEnd(log.id, outcome, { endCause });
         }
     }
 
+    /** ``sipSession`` becomes the session of the call. */
     _bind(sipSession) {
         this.session = sipSession;
+        this._listen(sipSession);
+    }
+
+    /** Follow a SIP session's events, for the call or the consultation it belongs to at the time. */
+    _listen(sipSession) {
         const attach = (pc) => {
-            pc.addEventListener("track", (ev) => this._playRemote(ev.streams[0]));
+            pc.addEventListener("track", (ev) => {
+                this.streams.set(sipSession, ev.streams[0]);
+                if (sipSession === (this.consultSession || this.session)) {
+                    this._playRemote(ev.streams[0]);
+                }
+            });
             pc.addEventListener("iceconnectionstatechange", () => this._onMedia(sipSession, pc.iceConnectionState));
         };
         if (sipSession.connection) {
             attach(sipSession.connection);
         }
         sipSession.on("peerconnection", ({ peerconnection }) => attach(peerconnection));
-        sipSession.on("accepted", () => this._answered(sipSession));
-        sipSession.on("confirmed", () => this._answered(sipSession));
+        for (const event of ["accepted", "confirmed"]) {
+            sipSession.on(event, () => {
+                this._answered(sipSession);
+                this._consultAnswered(sipSession);
+            });
+        }
         sipSession.on("ended", ({ originator, cause } = {}) => {
-            if (this.session !== sipSession) {
-                return;
-            }
-            if (DROP_CAUSES.includes(cause) || originator === "system") {
-                this._ended("dropped", { reason: causeText(cause), endCause: "dropped" });
-            } else {
-                this._ended("done", { endCause: originator === "local" ? "local" : "remote" });
+            const [outcome, options] = DROP_CAUSES.includes(cause) || originator === "system"
+                ? ["dropped", { reason: causeText(cause), endCause: "dropped" }]
+                : ["done", { endCause: originator === "local" ? "local" : "remote" }];
+            if (this.session === sipSession) {
+                this._ended(outcome, options);
+            } else if (this.consultSession === sipSession) {
+                this._consultEnded(outcome, options);
             }
         });
         sipSession.on("failed", ({ cause, originator, message } = {}) => {
             if (this.session === sipSession) {
                 this._failed(cause, originator, message?.status_code);
+            } else if (this.consultSession === sipSession) {
+                this._consultEnded(...this._failureOutcome(cause, originator, message?.status_code));
             }
         });
         sipSession.on("refer", (refer) => this._onRefer(sipSession, refer));
+        sipSession.on("replaces", (replaces) => this._onReplaces(sipSession, replaces));
     }
 
     /**
@@ -497,7 +536,7 @@ export class Softphone {
     /** The other party transfers us (SIP REFER): call the target, this call ends as transferred. */
     _onRefer(sipSession, { request, accept, reject }) {
         const call = this.state.call;
-        if (this.session !== sipSession || call?.status !== "active") {
+        if (this.session !== sipSession || call?.status !== "active" || this.state.consult) {
             reject();
             return;
         }
@@ -520,6 +559,282 @@ export class Softphone {
         });
     }
 
+    // ------------------------------------------------------------------------------------------
+    // Attended transfer: ask a colleague first, then complete the transfer or go back to the caller
+    // ------------------------------------------------------------------------------------------
+
+    /**
+     * Ask first: put the caller on hold and call ``number`` (a colleague), as a second call. Then
+     * ``completeTransfer`` hands the caller to them, or ``backToCaller`` ends the second call.
+     */
+    async consult(number) {
+        if (this._forward("consult", [number])) {
+            return true;
+        }
+        const call = this.state.call;
+        const target = (number || "").replace(/[^0-9+*#]/g, "");
+        if (!this.session || call?.status !== "active" || this.state.consult || call.transferring || !target) {
+            return false;
+        }
+        if (!call.held) {
+            this.session.hold();
+            call.held = true;
+        }
+        this.state.consult = this._newCall("outgoing", target, "", "calling");
+        const consult = this.state.consult; // the reactive call, as compared below
+        let prepared;
+        try {
+            prepared = await this.orm.call("didww.call", "didww_outgoing", [target], {
+                consult_for: call.recordId || false,
+            });
+        } catch (error) {
+            this._dropConsult(consult);
+            throw error;
+        }
+        if (prepared.error) {
+            this._dropConsult(consult);
+            this._tell(prepared.error, { type: "danger" });
+            return false;
+        }
+        Object.assign(consult, { number: prepared.number, name: prepared.name || "", recordId: prepared.id });
+        const promoted = this.state.call === consult; // the caller hung up meanwhile
+        if (!promoted && this.state.consult !== consult) {
+            // the user went back to the caller while this call was being logged
+            this._logEnd(prepared.id, "missed", { endCause: "local" });
+            return false;
+        }
+        this._startHeartbeat();
+        let sipSession;
+        try {
+            sipSession = this.ua.call(`sip:${prepared.number}@${this.pbx}`, {
+                mediaConstraints: { audio: true, video: false },
+                rtcOfferConstraints: { offerToReceiveAudio: true, offerToReceiveVideo: false },
+            });
+        } catch (error) {
+            const failure = { reason: error.message || String(error), endCause: "failed" };
+            return promoted ? this._ended("failed", failure) : this._consultEnded("failed", failure);
+        }
+        if (promoted) {
+            this._bind(sipSession);
+        } else {
+            this.consultSession = sipSession;
+            this._listen(sipSession);
+        }
+        return true;
+    }
+
+    /** A consultation that could not start: forget it, back to the caller. */
+    _dropConsult(consult) {
+        if (this.state.consult === consult) {
+            this.state.consult = null;
+            this._resumeCaller();
+        }
+    }
+
+    _consultAnswered(sipSession) {
+        const consult = this.state.consult;
+        if (this.consultSession !== sipSession || !consult || consult.status === "active") {
+            return;
+        }
+        consult.status = "active";
+        consult.answeredAt = Date.now();
+        if (consult.recordId) {
+            this.orm.call("didww.call", "didww_answered", [[consult.recordId]]);
+        }
+    }
+
+    /**
+     * The call with the colleague asked first ended: logged, and the user is back with the caller
+     * (resumed), unless the colleague now has the caller (``endCause`` transferred).
+     */
+    _consultEnded(outcome, { reason = "", endCause = false, transferTarget = false } = {}) {
+        const consult = this.state.consult;
+        const call = this.state.call;
+        this.streams.delete(this.consultSession);
+        this.consultSession = null;
+        this.state.consult = null;
+        if (!consult) {
+            return;
+        }
+        if (call?.transferring && outcome === "done") {
+            // the colleague's phone hangs up on us once it has the caller
+            endCause = "transferred";
+        }
+        if (endCause === "transferred") {
+            transferTarget = call?.number || transferTarget;
+        }
+        if (consult.recordId) {
+            this._logEnd(consult.recordId, outcome, { reason, endCause, transferTarget });
+        } // else it is being logged: ``consult`` closes its log
+        if (endCause === "transferred" || !call) {
+            return;
+        }
+        if (endCause !== "local") {
+            const elapsed = consult.answeredAt ? Math.round((Date.now() - consult.answeredAt) / 1000) : 0;
+            this._tell(_t("%(outcome)s. Back to %(caller)s.", {
+                outcome: outcomeText(consult, outcome, { reason, endCause, elapsed }),
+                caller: call.name || call.number,
+            }), { type: OUTCOME_TYPES[outcome] || "info" });
+        }
+        this._resumeCaller();
+    }
+
+    /** Back with the caller: off hold, their sound playing. */
+    _resumeCaller() {
+        const call = this.state.call;
+        if (!this.session || !call || call.transferring) {
+            return;
+        }
+        if (call.held) {
+            this.session.unhold();
+            call.held = false;
+        }
+        const stream = this.streams.get(this.session);
+        if (stream) {
+            this._playRemote(stream);
+        }
+    }
+
+    /** The caller hung up while the user was asking a colleague: that call goes on as the call. */
+    _promoteConsult() {
+        const sipSession = this.consultSession;
+        this.state.call = this.state.consult;
+        this.state.consult = null;
+        this.consultSession = null;
+        this.session = sipSession; // none yet while its log is being created (see consult)
+        const call = this.state.call;
+        if (call.status === "active") {
+            this._startTimer(call);
+        }
+        this._startHeartbeat();
+        if (this.streams.has(sipSession)) {
+            this._playRemote(this.streams.get(sipSession));
+        }
+    }
+
+    /** End the call with the colleague asked first and take the caller back. */
+    backToCaller() {
+        if (this._forward("backToCaller")) {
+            return;
+        }
+        const consult = this.state.consult;
+        if (!consult || this.state.call?.transferring) {
+            return;
+        }
+        const sipSession = this.consultSession;
+        this._consultEnded(consult.status === "active" ? "done" : "missed", { endCause: "local" });
+        try {
+            sipSession?.terminate();
+        } catch {
+            // the colleague already hung up
+        }
+    }
+
+    /**
+     * Complete the transfer: the caller is asked (SIP REFER with Replaces) to call the colleague in
+     * place of our call with them; once the colleague's phone has the caller (NOTIFY 200), both our
+     * calls end as transferred. A failure is told and the user goes back to the caller.
+     */
+    completeTransfer() {
+        if (this._forward("completeTransfer")) {
+            return;
+        }
+        const call = this.state.call;
+        const consult = this.state.consult;
+        const callerSession = this.session;
+        const consultSession = this.consultSession;
+        if (!callerSession || !consultSession || call?.status !== "active" || consult?.status !== "active"
+            || call.transferring) {
+            return;
+        }
+        const target = consult.number;
+        const colleague = consult.name || target;
+        call.transferring = colleague;
+        const failed = (reason) => {
+            if (this.session !== callerSession || !call.transferring) {
+                return;
+            }
+            browser.clearTimeout(this.transferTimer);
+            call.transferring = false;
+            this._tell(_t("The transfer to %(target)s failed: %(reason)s", { target: colleague, reason }),
+                { type: "danger" });
+            if (!this.state.consult) {
+                this._resumeCaller(); // the call with the colleague is gone: back to the caller
+            }
+        };
+        const done = () => {
+            if (this.session !== callerSession) {
+                return;
+            }
+            if (this.consultSession === consultSession) {
+                this._consultEnded("done", { endCause: "transferred" });
+                browser.setTimeout(() => {
+                    try {
+                        consultSession.terminate(); // their phone did not hang up on us
+                    } catch {
+                        // it did
+                    }
+                }, CONSULT_LINGER_MS);
+            }
+            this._ended("done", { endCause: "transferred", transferTarget: target });
+            try {
+                callerSession.terminate();
+            } catch {
+                // the caller's phone already hung up this leg
+            }
+        };
+        this.transferTimer = browser.setTimeout(
+            () => failed(_t("the colleague's phone did not take the call")), TRANSFER_TIMEOUT_MS);
+        callerSession.refer(`sip:${target}@${this.pbx}`, {
+            replaces: consultSession,
+            eventHandlers: {
+                requestFailed: ({ cause } = {}) => failed(causeText(cause)),
+                accepted: done,
+                failed: ({ status_line: statusLine } = {}) => failed(statusText(statusLine?.status_code)),
+            },
+        });
+    }
+
+    /**
+     * A colleague who asked us first transfers their caller to us (INVITE with Replaces): the
+     * caller's call takes the place of our call with the colleague and is answered at once.
+     */
+    _onReplaces(sipSession, { accept, reject }) {
+        const call = this.state.call;
+        if (this.session !== sipSession || call?.status !== "active" || this.state.consult) {
+            reject();
+            return;
+        }
+        accept((newSession) => {
+            this.replacing = { newSession, recordId: call.recordId };
+        });
+    }
+
+    async _takeOver(sipSession) {
+        const { recordId } = this.replacing;
+        this.replacing = null;
+        this._ended("done", { endCause: "replaced" }); // JsSIP hangs it up once the caller is with us
+        const number = digitsOf(sipSession.remote_identity?.uri);
+        const displayName = sipSession.remote_identity?.display_name || "";
+        this.state.call = this._newCall("incoming", number, displayName, "ringing");
+        const call = this.state.call;
+        this._bind(sipSession);
+        sipSession.answer({ mediaConstraints: { audio: true, video: false } });
+        const log = await this.orm.call("didww.call", "didww_incoming", [number], {
+            display_name: displayName, replaces: recordId || false,
+        });
+        if (this.state.call === call) {
+            Object.assign(call, { number: log.number, name: log.name || displayName, recordId: log.id });
+            this._startHeartbeat();
+            if (call.status === "active") {
+                this.orm.call("didww.call", "didww_answered", [[log.id]]);
+            }
+        } else {
+            const [outcome, endCause] = this._pendingOutcome || ["done", "remote"];
+            this._logEnd(log.id, outcome, { endCause });
+        }
+    }
+
     _answered(sipSession) {
         const call = this.state.call;
         if (this.session !== sipSession || !call || call.status === "active") {
@@ -528,14 +843,21 @@ export class Softphone {
         this.ringer.stop();
         call.status = "active";
         call.answeredAt = Date.now();
-        this.state.elapsed = 0;
-        this.timer = browser.setInterval(() => {
-            // rounded: an interval tick lands a hair before or after each whole second
-            this.state.elapsed = Math.round((Date.now() - call.answeredAt) / 1000);
-        }, 1000);
+        this._startTimer(call);
         if (call.recordId) {
             this.orm.call("didww.call", "didww_answered", [[call.recordId]]);
         }
+    }
+
+    /** The timer of ``call`` (answered), in state.elapsed. */
+    _startTimer(call) {
+        const tick = () => {
+            // rounded: an interval tick lands a hair before or after each whole second
+            this.state.elapsed = Math.round((Date.now() - call.answeredAt) / 1000);
+        };
+        browser.clearInterval(this.timer);
+        tick();
+        this.timer = browser.setInterval(tick, 1000);
     }
 
     /** ICE state of the call's media: ``failed`` ends it now, ``disconnected`` after DEAD_LINE.mediaMs. */
@@ -604,35 +926,44 @@ export class Softphone {
     }
 
     _failed(cause, originator, statusCode) {
+        if (cause === sipStack.causes.USER_DENIED_MEDIA_ACCESS) {
+            this.state.reason = "microphone";
+        }
+        this._ended(...this._failureOutcome(cause, originator, statusCode));
+    }
+
+    /** How a call that could not start ends: ``[outcome, {reason, endCause}]``. */
+    _failureOutcome(cause, originator, statusCode) {
         const c = sipStack.causes;
         const endCause = originator === "local" ? "local" : "remote";
         if (cause === c.USER_DENIED_MEDIA_ACCESS) {
-            this.state.reason = "microphone";
-            return this._ended("failed", { reason: REASONS.microphone, endCause: "failed" });
+            return ["failed", { reason: REASONS.microphone, endCause: "failed" }];
         }
         if (cause === c.BUSY) {
-            return this._ended("busy", { endCause: "remote" });
+            return ["busy", { endCause: "remote" }];
         }
         if (cause === c.REJECTED) {
-            return this._ended("declined", { endCause });
+            return ["declined", { endCause }];
         }
         if (cause === c.CANCELED || cause === c.NO_ANSWER || cause === c.EXPIRES) {
             // the caller gave up, or nobody answered
-            return this._ended("missed", { endCause });
+            return ["missed", { endCause }];
         }
-        return this._ended("failed", { reason: causeText(cause, statusCode), endCause: "failed" });
+        return ["failed", { reason: causeText(cause, statusCode), endCause: "failed" }];
     }
 
     _ended(outcome, { reason = "", endCause = false, transferTarget = false } = {}) {
         const call = this.state.call;
         this.ringer.stop();
         this._disarmDeadLine();
+        browser.clearTimeout(this.transferTimer);
         for (const timer of ["timer", "heartbeat"]) {
             if (this[timer]) {
                 browser.clearInterval(this[timer]);
                 this[timer] = null;
             }
         }
+        this.streams.delete(this.session);
         this.session = null;
         this.state.call = null;
         if (this.audio) {
@@ -650,12 +981,25 @@ export class Softphone {
         this.state.lastCall = { number: call.number, name: call.name, outcome, reason, text };
         this._notify(text, outcome);
         if (call.recordId) {
-            this.orm.call("didww.call", "didww_ended", [[call.recordId], outcome], {
-                failure_reason: reason || false, end_cause: endCause, transfer_target: transferTarget,
-            });
+            this._logEnd(call.recordId, outcome, { reason, endCause, transferTarget });
         } else {
             this._pendingOutcome = [outcome, endCause];
         }
+        if (this.state.consult) {
+            this._promoteConsult();
+        }
+    }
+
+    /**
+     * Close a call's log (``didww.call.didww_ended``), after the ones closed before it: the call
+     * with a colleague asked first is closed before the caller's, whose note tells about it.
+     */
+    _logEnd(recordId, outcome, { reason = "", endCause = false, transferTarget = false } = {}) {
+        const logged = this._logging.then(() => this.orm.call("didww.call", "didww_ended", [[recordId], outcome], {
+            failure_reason: reason || false, end_cause: endCause, transfer_target: transferTarget,
+        }));
+        this._logging = logged.catch(() => {}); // the error is shown once, by ``logged``
+        return logged;
     }
 
     /** Tell how a call ended, as a notification when the panel is closed (it shows it otherwise). */
@@ -664,13 +1008,13 @@ export class Softphone {
     }
 
     _startHeartbeat() {
-        const call = this.state.call;
-        if (this.heartbeat || !call?.recordId) {
+        if (this.heartbeat || !(this.state.call?.recordId || this.state.consult?.recordId)) {
             return;
         }
         this.heartbeat = browser.setInterval(() => {
-            if (this.state.call === call) {
-                this.orm.silent.call("didww.call", "didww_alive", [[call.recordId]]).catch(() => {});
+            const ids = [this.state.call?.recordId, this.state.consult?.recordId].filter(Boolean);
+            if (ids.length) {
+                this.orm.silent.call("didww.call", "didww_alive", [ids]).catch(() => {});
             }
         }, HEARTBEAT_MS);
     }

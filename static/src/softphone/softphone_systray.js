@@ -33,6 +33,15 @@ export class SoftphoneSystray extends Component {
         return this.state.call;
     }
 
+    /** The call to the colleague asked first (attended transfer), while the caller is on hold. */
+    get consult() {
+        return this.state.consult;
+    }
+
+    get consultStatusText() {
+        return this.consult?.status === "active" ? _t("In call") : _t("Calling…");
+    }
+
     get panelOpen() {
         return this.state.panelOpen || Boolean(this.call);
     }
@@ -110,6 +119,15 @@ export class SoftphoneSystray extends Component {
         const target = this.ui.transferTo.trim();
         if (target) {
             this.softphone.transfer(target);
+            Object.assign(this.ui, { transfer: false, transferTo: "" });
+        }
+    }
+
+    /** Ask first: call the colleague, the caller on hold (then complete the transfer or go back). */
+    askFirst() {
+        const target = this.ui.transferTo.trim();
+        if (target) {
+            this.softphone.consult(target);
             Object.assign(this.ui, { transfer: false, transferTo: "" });
         }
     }
