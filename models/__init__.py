@@ -1,5 +1,6 @@
 from . import base
 from . import didww_sms_document
+from . import didww_account_mixin
 from . import res_company
 from . import res_config_settings
 from . import didww_sms_number
