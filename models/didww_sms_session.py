@@ -5,7 +5,7 @@ from psycopg2 import IntegrityError
 from odoo import api, fields, models
 from odoo.tools import SQL, mute_logger
 
-from .didww_sms_number import SourcePicker
+from .didww_sms_source_picker import SourcePicker
 
 PREVIEW_LENGTH = 80
 
