@@ -4,7 +4,7 @@ from datetime import timedelta
 from odoo import fields
 from odoo.tests import tagged
 
-from ..models.didww_webhook_event import MAX_ATTEMPTS
+from ..models.didww_webhook_queue import MAX_ATTEMPTS
 from .common import DidwwHttpCase
 
 
