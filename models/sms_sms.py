@@ -254,10 +254,14 @@ class SmsSms(models.Model):
         result = super()._process_queue(ids=ids)
         # held and retried SMS wait for their time: wake the queue for the next one (the hourly
         # run would be late for a quiet-hours window opening at 08:00)
-        next_sms = self.sudo().search([("state", "=", "outgoing"), ("didww_next_attempt", ">", fields.Datetime.now())],
+        now = fields.Datetime.now()
+        next_sms = self.sudo().search([("state", "=", "outgoing"), ("didww_next_attempt", ">", now)],
                                       order="didww_next_attempt", limit=1)
-        if next_sms:
-            self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()._trigger(at=next_sms.didww_next_attempt)
+        cron = self.env.ref("sms.ir_cron_sms_scheduler_action").sudo()
+        if next_sms and not self.env["ir.cron.trigger"].sudo().search_count([  # sudo: the queue's own wake-ups
+                ("cron_id", "=", cron.id), ("call_at", ">", now), ("call_at", "<=", next_sms.didww_next_attempt)],
+                limit=1):
+            cron._trigger(at=next_sms.didww_next_attempt)
         return result
 
     @api.model
