@@ -167,8 +167,10 @@ class TestRetryShown(FailuresMixin, DidwwCase):
         self.assertNotIn("503", data["didww_status_text"])
         # sent at the next attempt: the store says there is nothing to show any more
         sms.didww_next_attempt = fields.Datetime.now() - timedelta(seconds=1)
+        self.env.cr.flush()  # the bus messages sent so far (the retry's) are written at commit
         last_bus = self.env["bus.bus"].sudo().search([], order="id desc", limit=1).id
         self.env["sms.sms"]._process_queue()
+        self.env.cr.flush()
         self.assertEqual(notification.notification_status, "pending")
         data = self.store_of(notification)
         self.assertIs(data["didww_status_text"], False)

@@ -39,7 +39,7 @@ registry.category("web_tour.tours").add("didww_sms_retry_live_tour", {
         },
         {
             content: "the line goes away without a reload, the icon says Sent",
-            trigger: ".o_popover:not(:has(.o-didww-retrying)) .fa-paper-plane-o",
+            trigger: "body:not(:has(.o-didww-retrying)) .o-mail-MessageNotificationPopover, body:not(:has(.o-didww-retrying)):not(:has(.o_popover))",
         },
     ],
 });
