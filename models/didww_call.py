@@ -154,7 +154,7 @@ class DidwwCall(models.Model):
         about = self._didww_own_call(consult_for)
         if about and about.state != "in_progress":
             return {"error": self.env._("The call you wanted to ask about is no longer in progress.")}
-        document = self._didww_readable(self.env["sms.sms"]._didww_document(res_model, res_id))
+        document = self._didww_readable(self.env["didww.sms.document"]._didww_document(res_model, res_id))
         country = document["country_id"] if document and "country_id" in document._fields else None
         company = self.env["sms.sms"]._didww_company_of(document)
         country = country or company.country_id
@@ -323,7 +323,7 @@ class DidwwCall(models.Model):
     def _didww_post_note(self):
         """Note the call on its document, authored by the call's user. The document is one the user
         may read (see ``_didww_readable``) but not always write, which Odoo asks to post."""
-        document = self.env["sms.sms"]._didww_document(self.res_model, self.res_id) or self.partner_id
+        document = self.env["didww.sms.document"]._didww_document(self.res_model, self.res_id) or self.partner_id
         if document and hasattr(document, "message_post"):
             # sudo: the user may post about their own call on a document they can only read
             document.sudo().message_post(body=self._didww_note_body(), message_type="comment",

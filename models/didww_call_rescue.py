@@ -49,7 +49,7 @@ def call_back_document(call):
     """The caller's contact or lead for a call back; a new contact for an unknown phone number."""
     env = call.env
     # sudo: the caller's document is filed for the called user, whoever processes the call
-    document = env["sms.sms"].sudo()._didww_document(call.res_model, call.res_id) or call.partner_id.sudo()
+    document = env["didww.sms.document"].sudo()._didww_document(call.res_model, call.res_id) or call.partner_id.sudo()
     if document and hasattr(document, "activity_schedule"):
         return document
     if not call.number.startswith("+") or is_extension(call.number):
@@ -58,7 +58,7 @@ def call_back_document(call):
     partner = env["res.partner"]._didww_find_by_phone(call.number, call.company_id)
     partner = partner or env["res.partner"].sudo().with_context(mail_create_nolog=True).create({
         "name": call.number, "phone": call.number,
-        "country_id": env["didww.sms.number"]._country_from_number(call.number).id,
+        "country_id": env["didww.sms.number"]._didww_country_of(call.number).id,
     })
     # sudo: the call log is read-only for users; the new contact is the caller's
     call.sudo().write({"partner_id": partner.id, "res_model": "res.partner", "res_id": partner.id})

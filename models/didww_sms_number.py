@@ -225,12 +225,6 @@ class DidwwSmsNumber(models.Model):
         return self._source_picker(company, [destination] if destination else ()).pick_with_reason(
             user, destination)
 
-    @api.model
-    def _country_from_number(self, e164):
-        """Alias of ``base._didww_country_of``, left only for ``models/didww_call.py`` (owned by
-        another branch): remove it with that file's call."""
-        return self._didww_country_of(e164)
-
     # ------------------------------------------------------------
     # DIDWW API v3 import
     # ------------------------------------------------------------

@@ -90,12 +90,6 @@ class SmsSms(models.Model):
         return super().create(vals_list)
 
     @api.model
-    def _didww_document(self, model, res_id):
-        """Alias of ``didww.sms.document._didww_document``, left only for ``models/didww_call.py``
-        (owned by another branch): remove it with that file's calls."""
-        return self.env["didww.sms.document"]._didww_document(model, res_id)
-
-    @api.model
     def _didww_company_of(self, record):
         """The company whose settings send SMS about ``record``: its own, else the current one."""
         if record and "company_id" in record._fields and record.company_id:

@@ -86,7 +86,7 @@ class TestInboundRouting(DidwwHttpCase):
         self.assertEqual(set(events.mapped("state")), {"done"})
         contact = self.env["res.partner"].search([("phone_sanitized", "=", "+37069999990")])
         self.assertEqual(len(contact), 1)
-        received = contact.message_ids.filtered(lambda m: "SMS received" in (m.body or "")).sorted("id")
+        received = contact.message_ids.filtered(lambda m: m.message_type == "sms").sorted("id")
         self.assertEqual([[text in m.body for text in ("new 1", "new 2", "new 3")] for m in received],
                          [[True, False, False], [False, True, False], [False, False, True]], "in order")
         self.assertEqual(self.notified_partners(received[0]), (self.user_sales | self.user_other).partner_id)

@@ -95,8 +95,10 @@ class TestRelationalReach(DidwwHttpCase):
             visible.read(["last_inbound_message_id"])
         with self.assertRaises(AccessError):
             visible.export_data(["last_inbound_message_id/body"])
-        line = visible.read(["customer_name", "last_message_preview", "is_unread"])[0]
-        self.assertEqual((line["customer_name"], line["last_message_preview"]), ("+37041654999", False))
+        line = visible.read(["customer_name", "document_name", "last_message_preview", "remote_display"])[0]
+        self.assertEqual((line["customer_name"], line["document_name"], line["last_message_preview"]),
+                         (False, False, False), "neither the lead, its customer nor the text")
+        self.assertIn("41654999", line["remote_display"].replace(" ", ""), "only the number that texted")
         self.assert_reaches_only_readable("didww.sms.session", session)
 
     def test_unread_filter_still_works_for_the_reader(self):

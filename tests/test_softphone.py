@@ -107,7 +107,9 @@ class TestSoftphoneCallLog(HttpCase):
         action = self.env.ref("didww_connector.didww_call_action")
         self.assertEqual(action.res_model, "didww.call")
         menu = self.env.ref("didww_connector.didww_call_menu")
-        self.assertIn(self.env.ref("base.group_user"), menu.groups_id)
+        self.assertIn(self.env.ref("didww_connector.group_didww_softphone_user"), menu.groups_id)
+        self.assertIn(self.alice, self.env.ref("didww_connector.group_didww_softphone_user").users,
+                      "a user with a VoIP provider and username sees the Calls app")
         self.assertTrue(self.env["didww.call"].with_user(self.alice).get_views([(False, "list"), (False, "search")]))
 
     def test_the_secret_never_travels_in_session_info(self):
