@@ -36,14 +36,3 @@ class TestUiFailures(DidwwHttpCase):
         self.company.didww_sms_password = "wrong-password-123"
         self.partner.with_user(self.user_sales)._message_sms("Trunk")
         self.start_tour("/odoo/action-sms.sms_sms_action", "didww_sms_list_tour", login="admin")
-
-    def test_tour_a_retried_sms_says_why_and_when_and_the_line_goes_once_sent(self):
-        self.env["ir.config_parameter"].sudo().set_param("didww_connector.retry_backoff", "0")
-        lead = self.lead("Retry lead", phone="+37041654321")
-        self.fake.script("/outbound_messages", status=503, body={"errors": [{"detail": "maintenance"}]})
-        message = lead.with_user(self.env.ref("base.user_admin"))._message_sms("Still there?")
-        self.assertEqual(message.sudo().notification_ids.notification_status, "ready")
-        self.start_tour(f"/odoo/action-crm.crm_lead_action_pipeline/{lead.id}", "didww_sms_retry_live_tour",
-                        login="admin")
-        self.assertEqual(message.sudo().notification_ids.notification_status, "pending")
-        self.assertEqual(len(self.fake.sent), 1)
