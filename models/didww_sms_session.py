@@ -157,21 +157,8 @@ class DidwwSmsSession(models.Model):
         last = {(number.id, remote): (user, record, text) for number, remote, user, record, text in touches}
         if not last:
             return
-        # sudo: sessions are technical records kept for every user texting through the number
-        sessions_sudo = self.sudo().search([("number_id", "in", list({key[0] for key in last})),
-                                            ("remote_number", "in", list({key[1] for key in last}))])
-        by_key = {(session.number_id.id, session.remote_number): session for session in sessions_sudo}
-        missing = [{"number_id": number_id, "remote_number": remote} for number_id, remote in last
-                   if (number_id, remote) not in by_key]
-        if missing:
-            try:
-                with mute_logger("odoo.sql_db"), self.env.cr.savepoint():
-                    created = self.sudo().create(missing)
-            except IntegrityError:  # another transaction started one of them: one by one
-                Number = self.env["didww.sms.number"]
-                created = self.sudo().concat(*(
-                    self._get_or_create(Number.browse(vals["number_id"]), vals["remote_number"]) for vals in missing))
-            by_key.update({(session.number_id.id, session.remote_number): session for session in created})
+        Number = self.env["didww.sms.number"]
+        by_key = self._didww_get_or_create_many({(Number.browse(number_id), remote) for number_id, remote in last})
         numbers = self.env["didww.sms.number"].sudo().browse({number_id for number_id, _remote in last})
         picker = SourcePicker(numbers, numbers._assigned_users_by_number()[0], {})
         rows = []
