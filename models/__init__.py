@@ -10,6 +10,7 @@ from . import didww_sms_inbound
 from . import res_partner
 from . import didww_webhook_event
 from . import didww_webhook_queue
+from . import didww_webhook_processing
 from . import didww_webhook_inbox
 from . import didww_webhook_event_display
 from . import didww_voip_provider

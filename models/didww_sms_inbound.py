@@ -4,6 +4,7 @@ from datetime import timedelta
 from markupsafe import Markup, escape
 
 from odoo import api, fields, models
+from odoo.osv import expression
 
 from ..tools import sms_keywords
 from .didww_sms_inbound_batch import POST_DEFAULT, InboundBatch
@@ -37,16 +38,32 @@ class DidwwSmsInbound(models.AbstractModel):
         return escape(text or "") + line
 
     @api.model
-    def _push_to_open_chatters(self, record, users):
-        """Tell the users who follow ``record`` or were told of the SMS that its chatter has a new
-        message: an open chatter shows it at once, whatever their notification preference (Odoo
-        pushes a new message only to the users it notifies in their Odoo Inbox). The push holds the
-        document's model and id only; the browser fetches the message with the user's own rights."""
-        followers = record.sudo().message_partner_ids.user_ids  # sudo: who follows, not what they read
-        partners = (users | followers).filtered(lambda user: user.active and user._is_internal()).partner_id
-        payload = {"model": record._name, "id": record.id}
-        for partner in partners:
-            partner._bus_send("didww_connector/sms_received", payload)
+    def _push_to_open_chatters(self, users_by_record):
+        """Tell the users who follow each record of ``users_by_record`` or were told of an SMS on it
+        (its value) that its chatter has new messages: an open chatter shows them at once, whatever
+        their notification preference (Odoo pushes a new message only to the users it notifies in
+        their Odoo Inbox). Once per record a batch; the push holds the document's model and id only,
+        the browser fetches the messages with the user's own rights."""
+        by_model = {}
+        for record in users_by_record:
+            by_model.setdefault(record._name, []).append(record.id)
+        # sudo: who follows, not what they read
+        followers = self.env["mail.followers"].sudo().search_fetch(
+            expression.OR([[("res_model", "=", model), ("res_id", "in", ids)] for model, ids in by_model.items()]),
+            ["res_model", "res_id", "partner_id"]) if by_model else self.env["mail.followers"]
+        partners_by_record = {}
+        for follower in followers:
+            partners_by_record.setdefault((follower.res_model, follower.res_id), set()).add(follower.partner_id.id)
+        internal = {}  # user -> active and internal
+        for record, notified in users_by_record.items():
+            users = notified | self.env["res.partner"].browse(
+                partners_by_record.get((record._name, record.id), ())).user_ids
+            for user in users:
+                if user not in internal:
+                    internal[user] = user.active and user._is_internal()
+            payload = {"model": record._name, "id": record.id}
+            for partner in users.filtered(internal.get).partner_id:
+                partner._bus_send("didww_connector/sms_received", payload)
 
     @api.model
     def _lock_senders(self, senders):

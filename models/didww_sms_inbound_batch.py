@@ -35,6 +35,7 @@ class InboundBatch:
         self.documents = {}  # session -> its document, while it is sticky or once a text was posted on it
         self.assigned = {}  # number -> its users
         self.touched = {}  # session -> (record, message, text), written by flush()
+        self.pushes = {}  # record -> the users told of its SMS, whose open chatters flush() refreshes
         self.pending = {}  # what the SMS being routed changed, until keep()
         self.alone = alone
         keys = {(number, self.remotes[event.id]) for event, number, _sms in deliveries}
@@ -116,7 +117,7 @@ class InboundBatch:
             partner_ids=notify_users.partner_id.ids,
             **self._post_values_of(record, False if partner else remote),
         )
-        inbound._push_to_open_chatters(record, notify_users)
+        self.pending["push"] = (record, notify_users)
         self.pending["touched"] = (session_sudo, (record, message, sms.text))
         inbound._handle_opt_out(session_sudo, sms.text, record, sms)  # STOP / START / HELP keywords
         return record, message, notify_users
@@ -161,14 +162,20 @@ class InboundBatch:
             session, touch = self.pending["touched"]
             self.touched[session] = touch
             self.documents[session] = touch[0]
+        if "push" in self.pending:
+            record, users = self.pending["push"]
+            self.pushes[record] = self.pushes.get(record, users) | users
         self.pending = {}
 
     def flush(self):
-        """Update the conversations of the SMS posted: their document, last activity and last message."""
+        """Update the conversations of the SMS posted (their document, last activity and last
+        message) and refresh the open chatters of their documents."""
         self.pending = {}
         if self.touched:
             self.env["didww.sms.session"]._didww_touch_inbound_many(self.touched)
-        self.touched = {}
+        if self.pushes:
+            self.inbound._push_to_open_chatters(self.pushes)
+        self.touched, self.pushes = {}, {}
 
 
 # message_post's reply-to default (the author's address), told apart from a document's own reply-to

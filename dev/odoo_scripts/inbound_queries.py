@@ -2,6 +2,7 @@
 its PostgreSQL backend) to store and to process the given deliveries, in-process, rolled back.
 Prints ``QUERIES {...}``."""
 
+import cProfile
 import json
 import os
 import resource
@@ -37,14 +38,21 @@ with odoo.modules.registry.Registry(config["db_name"]).cursor() as cr:
     stored = cr.sql_log_count - count - 1  # the backend's pid, read by cpu_seconds
     store_cpu = cpu_seconds(cr) - cpu
     processed, seconds, process_cpu = 0, 0.0, 0.0
+    profiler = cProfile.Profile() if params.get("profile") else None
     for _ in range(100):
         cpu, count, start = cpu_seconds(cr), cr.sql_log_count, time.perf_counter()
+        if profiler:
+            profiler.enable()
         Event._cron_process_pending()
+        if profiler:
+            profiler.disable()
         env.flush_all()
         processed, seconds = processed + cr.sql_log_count - count - 1, seconds + time.perf_counter() - start
         process_cpu += cpu_seconds(cr) - cpu
         if not Event.search_count([("state", "=", "pending"), ("attempts", "in", [0, False])]):
             break
+    if profiler:
+        profiler.dump_stats(params["profile"])
     done = Event.search_count([("state", "=", "done")])
     print("QUERIES " + json.dumps({"stored": stored, "processed": processed, "done": done, "seconds": seconds,
                                    "store_cpu": store_cpu, "process_cpu": process_cpu}))
