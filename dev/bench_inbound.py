@@ -232,6 +232,9 @@ def queries(odoo, options, rng):
     figures["cpu_per_1000_stored"] = figures["store_cpu"] * 1000 / len(payloads)
     figures["cpu_per_1000_processed"] = figures["process_cpu"] * 1000 / max(figures["done"], 1)
     figures["count"] = len(payloads)
+    # the floor: Odoo posting the same number of notes on known contacts, notifying the same users
+    floor = odoo.script("post_floor", "FLOOR", count=len(payloads))
+    figures["floor_cpu_per_1000"] = floor["cpu"] * 1000 / max(floor["count"], 1)
     return figures
 
 
@@ -338,11 +341,13 @@ def report(options, paced_figures, burst, sql, load_before, alone):
           f"{sql['per_processed']:.1f} per processed delivery ({sql['ms_per_processed']:.1f} ms each); CPU with its "
           f"PostgreSQL backend: {sql['cpu_per_1000_stored']:.1f} s per 1,000 stored, "
           f"{sql['cpu_per_1000_processed']:.1f} s per 1,000 processed")
+    print(f"  of which Odoo's own posting (message_post of a note notifying the number's users in their Inbox, "
+          f"without the addon's routing): {sql['floor_cpu_per_1000']:.1f} s per 1,000")
     print(f"summary (load {load_before}): burst drain {b['drain_s']:.1f} s, answers p50/p95 {b['answer_p50_ms']:.0f}/"
           f"{b['answer_p95_ms']:.0f} ms; paced drain {p['drain_s']:.1f} s, answers p50/p95 {p['answer_p50_ms']:.0f}/"
           f"{p['answer_p95_ms']:.0f} ms; SQL per stored/processed {sql['per_store']:.1f}/{sql['per_processed']:.1f}; "
           f"CPU s per 1,000 processed {b['cpu']['processing']:.1f} (burst), {p['cpu']['processing']:.1f} (paced), "
-          f"{sql['cpu_per_1000_processed']:.1f} (in-process)")
+          f"{sql['cpu_per_1000_processed']:.1f} (in-process; Odoo's posting alone {sql['floor_cpu_per_1000']:.1f})")
     print("(the machine is shared with other work: figures taken under load are an order of magnitude)")
 
 
