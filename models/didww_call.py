@@ -6,7 +6,7 @@ from odoo import api, fields, models
 from odoo.exceptions import AccessError, UserError
 
 from ..tools.phone import is_extension
-from . import didww_call_note, didww_call_rescue
+from . import didww_call_note, didww_call_party, didww_call_rescue
 
 END_STATES = ("done", "missed", "declined", "busy", "failed", "dropped", "interrupted")
 LIVE_STATES = ("calling", "ringing", "in_progress")
@@ -154,7 +154,7 @@ class DidwwCall(models.Model):
         about = self._didww_own_call(consult_for)
         if about and about.state != "in_progress":
             return {"error": self.env._("The call you wanted to ask about is no longer in progress.")}
-        document = self._didww_readable(self.env["didww.sms.document"]._didww_document(res_model, res_id))
+        document = didww_call_party.readable(self.env["didww.sms.document"]._didww_document(res_model, res_id))
         country = document["country_id"] if document and "country_id" in document._fields else None
         company = self.env["sms.sms"]._didww_company_of(document)
         country = country or company.country_id
@@ -167,8 +167,8 @@ class DidwwCall(models.Model):
             dial = self.env["didww.sms.number"]._didww_e164(number, country) or compact
         if not document:
             # dialled from the dial pad: the contact, open lead or colleague with that number
-            document = self._didww_find_party(dial)
-        partner = self._didww_partner_of(document)
+            document = didww_call_party.find_party(self.env, dial)
+        partner = didww_call_party.partner_of(document)
         # sudo: users cannot create calls; this one is the user's own, on what they may read
         call = self.sudo().create({
             "user_id": self.env.uid, "direction": "outgoing", "number": dial,
@@ -188,8 +188,8 @@ class DidwwCall(models.Model):
         Number = self.env["didww.sms.number"]
         number = (Number._didww_e164(compact) if not is_extension(compact) else None) or compact \
             or display_name or "?"
-        document = self._didww_find_party(number)
-        partner = self._didww_partner_of(document)
+        document = didww_call_party.find_party(self.env, number)
+        partner = didww_call_party.partner_of(document)
         # sudo: users cannot create calls; this one is the user's own, on what they may read
         call = self.sudo().create({
             "user_id": self.env.uid, "company_id": self.env.company.id, "direction": "incoming", "number": number,
@@ -276,53 +276,13 @@ class DidwwCall(models.Model):
             raise UserError(self.env._("%s does not designate a call.", call_id))
         return self.browse(call_id or []).exists()._didww_own()
 
-    @api.model
-    def _didww_readable(self, record):
-        """``record`` when the user may read it, else None: a call shows its contact's and its
-        document's name to its user, so it never links what they may not open."""
-        return record if record and record.has_access("read") else None
-
-    def _didww_partner_of(self, document):
-        if not document:
-            return None
-        if document._name == "res.partner":
-            return document
-        partner = document["partner_id"] if "partner_id" in document._fields else None
-        return self._didww_readable(partner)
-
-    @api.model
-    def _didww_find_caller(self, number):
-        """The contact with that number, else the latest open lead with it (as the user sees them)."""
-        if len(number.lstrip("+")) < 3:
-            return None
-        company_domain = [("company_id", "in", [False, self.env.company.id])]
-        partner = self.env["res.partner"].search([("phone_mobile_search", "=", number), *company_domain], limit=1)
-        if partner:
-            return partner
-        lead = self.env["crm.lead"].search([
-            ("phone_mobile_search", "=", number), *company_domain, ("stage_id.is_won", "=", False),
-        ], order="create_date DESC", limit=1)
-        return lead or None
-
-    @api.model
-    def _didww_find_party(self, number):
-        """Who a number is: the contact or open lead with it (``_didww_find_caller``, the addon's
-        one phone normaliser), else, for an extension, the colleague whose VoIP username it is."""
-        document = self._didww_find_caller(number)
-        if document or not number or not is_extension(number):
-            return document
-        colleague = self.env["res.users"].search([
-            ("didww_voip_username", "=", number), ("share", "=", False),
-            ("company_ids", "in", self.env.company.id)], limit=1)
-        return colleague.partner_id or None
-
     def _didww_note_body(self):
         self.ensure_one()
         return didww_call_note.note_body(self)
 
     def _didww_post_note(self):
         """Note the call on its document, authored by the call's user. The document is one the user
-        may read (see ``_didww_readable``) but not always write, which Odoo asks to post."""
+        may read (see ``didww_call_party.readable``) but not always write, which Odoo asks to post."""
         document = self.env["didww.sms.document"]._didww_document(self.res_model, self.res_id) or self.partner_id
         if document and hasattr(document, "message_post"):
             # sudo: the user may post about their own call on a document they can only read

@@ -11,6 +11,7 @@ from odoo import api, models
 from odoo.tools import SQL
 
 from ..tools import phone
+from . import didww_call_party
 
 MATCH_SECONDS = 10  # a softphone call and a DIDWW record are the same call when they start this close
 TAIL_DIGITS = 7  # digits compared before looking a caller up (as the SMS look-up compares them)
@@ -50,7 +51,7 @@ class DidwwCdrExport(models.Model):
                 continue
             number = numbers.get(did)
             document = self._didww_caller(company, remote, cache)
-            partner = Call._didww_partner_of(document) if document else None
+            partner = didww_call_party.partner_of(document) if document else None
             user_key = ("user", number[0].id if number else 0, partner.id if partner else 0)
             if user_key not in cache:
                 cache[user_key] = self._didww_user(number, partner)
@@ -109,7 +110,7 @@ class DidwwCdrExport(models.Model):
         return cache[key]
 
     def _didww_caller(self, company, number, cache):
-        """The contact (else open lead) with that number, as ``didww.call._didww_find_caller``
+        """The contact (else open lead) with that number, as ``didww_call_party.find_caller``
         finds it for the softphone, in ``company``; a contact whose number was typed in a national
         format is found as inbound SMS find it (``res.partner._didww_find_by_phone``)."""
         key = ("caller", company.id, number)
@@ -117,7 +118,7 @@ class DidwwCdrExport(models.Model):
             cache[key] = None  # no contact or lead has a number ending like this one: no search needed
         if key not in cache:
             # sudo: the server logs the call; the note and the activity go on the record whoever may see it
-            document = self.env["didww.call"].sudo().with_company(company)._didww_find_caller(number)
+            document = didww_call_party.find_caller(self.sudo().with_company(company).env, number)
             if (not document or document._name != "res.partner") and number.startswith("+"):
                 document = self.env["res.partner"]._didww_find_by_phone(number, company) \
                     or document

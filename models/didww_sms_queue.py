@@ -4,7 +4,7 @@ While DIDWW answers one chunk, the next chunk's requests are already in flight
 (``DidwwSmsApi._didww_submit``) and Odoo records the answers of this one (``_send_with_api``).
 Queue runs (only them, like ``sms.send(auto_commit=True)``) commit each chunk as "process" before
 its requests leave, and the answers after; a run that dies in between leaves "process" rows
-(``sms.sms._didww_fail_interrupted``), never an SMS sent twice. The client's threads only do HTTP:
+(``didww_sms_not_sent.fail_interrupted``), never an SMS sent twice. The client's threads only do HTTP:
 every database access stays in this thread.
 """
 

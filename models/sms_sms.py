@@ -1,18 +1,9 @@
-import logging
-from datetime import timedelta
-
-from markupsafe import Markup
-
 from odoo import api, fields, models
 from odoo.addons.sms.models.sms_sms import SmsSms as OdooSmsSms
 from odoo.tools import SQL, groupby
 
 from ..tools.didww_sms_api import RETRY_STATE, DidwwSmsApi
-from . import didww_sms_queue, didww_sms_recording
-
-_logger = logging.getLogger(__name__)
-
-INTERRUPTED_AFTER = timedelta(minutes=10)
+from . import didww_sms_not_sent, didww_sms_queue, didww_sms_recording
 
 
 class SmsSms(models.Model):
@@ -21,7 +12,8 @@ class SmsSms(models.Model):
     DIDWW companies' SMS go to :class:`DidwwSmsApi` (``tools/didww_sms_api.py``), which sends and
     answers a result per uuid; Odoo's ``_send_with_api`` records those (``_didww_record_results``
     where Odoo has none), :meth:`_handle_call_result_hook` keeps what is DIDWW's. The queue's
-    pipeline is ``didww_sms_queue.py``, the SQL that records a chunk ``didww_sms_recording.py``.
+    pipeline is ``didww_sms_queue.py``, the SQL that records a chunk ``didww_sms_recording.py``,
+    what is told of an SMS not sent ``didww_sms_not_sent.py``.
     """
 
     _inherit = "sms.sms"
@@ -244,7 +236,7 @@ class SmsSms(models.Model):
 
     @api.model
     def _process_queue(self, ids=None):
-        self._didww_fail_interrupted()
+        didww_sms_not_sent.fail_interrupted(self.env)
         result = super()._process_queue(ids=ids)
         # held and retried SMS wait for their time: wake the queue for the next one (the hourly
         # run would be late for a quiet-hours window opening at 08:00)
@@ -258,61 +250,15 @@ class SmsSms(models.Model):
             cron._trigger(at=next_sms.didww_next_attempt)
         return result
 
-    @api.model
-    def _didww_fail_interrupted(self):
-        """SMS left in "process" by a queue run that died between marking and recording them.
-
-        DIDWW may or may not have received them, and its API has no idempotency key: sending them
-        again could text the customer twice, so they fail with a reason that says what to check.
-        """
-        stale_sudo = self.sudo().search([
-            ("state", "=", "process"), ("didww_company_id", "!=", False), ("didww_message_id", "=", False),
-            ("write_date", "<", fields.Datetime.now() - INTERRUPTED_AFTER),
-        ])
-        if stale_sudo:
-            stale_sudo._didww_fail("sms_server", self.env._(
-                "Sending was interrupted: DIDWW may or may not have received this SMS. Check the SMS log "
-                "in the DIDWW panel before sending it again."))
-
     def _didww_destination(self, company):
         """The recipient in E.164, using the recipient's country, then the company's."""
         self.ensure_one()
         country = self.partner_id.country_id or company.country_id
         return self._didww_e164(self.number, country)
 
-    def _didww_fail(self, failure_type, reason, unlink_failed=False):
-        _logger.info("SMS %s not sent through DIDWW: %s", self.ids, reason)
-        self.sms_tracker_id._action_update_from_sms_state(
-            "error", failure_type=failure_type, failure_reason=reason)
-        self._didww_log_not_sent(reason)
-        self.write({
-            "state": "error", "failure_type": failure_type, "didww_failure_reason": reason,
-            "didww_next_attempt": False, **({"to_delete": True} if unlink_failed else {}),
-        })
-
     def _didww_log_not_sent(self, reason=None):
         """Post why an SMS without a chatter message (mass, automated) was not sent on its document."""
-        labels = dict(self._fields["failure_type"]._description_selection(self.env))
-        labels.update({  # Odoo's labels of the skips say too little to a salesperson
-            "sms_blacklist": self.env._("the customer opted out (SMS blacklist)"),
-            "sms_optout": self.env._("the customer opted out of this mailing list"),
-            "sms_duplicate": self.env._("the same number was already texted in this batch"),
-        })
-        Document = self.env["didww.sms.document"]
-        for sms in self.filtered(lambda sms: not sms.mail_message_id):
-            record = Document._didww_document(sms.didww_res_model, sms.didww_res_id)
-            if not record or not hasattr(record, "_message_log"):
-                continue
-            why = reason or sms._didww_reason_for_users() or labels.get(sms.failure_type) or self.env._("Unknown error")
-            record._message_log(body=Markup("<p>{}</p><p>{}</p>").format(
-                self.env._("SMS to %(number)s not sent: %(reason)s", number=sms.number or "-", reason=why),
-                sms.body or ""))
-
-    def _didww_reason_for_users(self):
-        """The reason a salesperson reads: an administrator's reason is theirs alone."""
-        self.ensure_one()
-        Alert = self.env["didww.sms.admin.alert"]
-        return Alert._user_reason() if Alert._is_admin_failure(self.failure_type) else self.didww_failure_reason
+        didww_sms_not_sent.log_not_sent(self, reason)
 
     def resend_failed(self):
         self.filtered(lambda sms: sms.state == "error").write(

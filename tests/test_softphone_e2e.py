@@ -269,10 +269,7 @@ class TestSoftphoneEndToEnd(HttpCase):
                       "the call timer to run", timeout=10)
         # audio flows both ways (fake microphones): inbound RTP on both sides
         for browser in (alice, bob):
-            deadline = time.monotonic() + 10
-            while self.audio_packets_received(browser) < 10:
-                self.assertLess(time.monotonic(), deadline, f"{browser.login} receives no audio")
-                time.sleep(0.2)
+            self.wait_for_audio(browser, f"{browser.login} receives no audio")
         self.click(alice, ".o_didww_softphone_hangup")
         self.wait_for(alice, "!document.querySelector('.o_didww_softphone').dataset.call", "Alice's call to end")
         self.wait_for(bob, "!document.querySelector('.o_didww_softphone').dataset.call", "Bob's call to end")
@@ -431,10 +428,7 @@ class TestSoftphoneEndToEnd(HttpCase):
         for tab in tabs:
             self.wait_state(tab, call="active")
         self.wait_state(bob, call="active")
-        deadline = time.monotonic() + 10
-        while self.audio_packets_received(leader) < 10:
-            self.assertLess(time.monotonic(), deadline, "the tab holding the call receives no audio")
-            time.sleep(0.2)
+        self.wait_for_audio(leader, "the tab holding the call receives no audio")
         playing = [self.js(tab, "Boolean(odoo.__WOWL_DEBUG__.root.env.services.didww_softphone.audio?.srcObject)")
                    for tab in tabs]
         self.assertEqual(playing.count(True), 1, "the call's audio plays in one tab only")
@@ -493,7 +487,9 @@ class TestSoftphoneEndToEnd(HttpCase):
         self.assertIn("Sorry we missed your call", sent[0]["content"])
         self.assert_no_browser_error(alice, carol)
 
-    def test_blind_transfer_three_browsers_the_caller_ends_up_talking_to_the_colleague(self):
+    def transfer_box_to_bob(self):
+        """Carol (a caller from outside) calls Alice, who answers and types Bob's extension (1002)
+        in the transfer box: the three browsers, Alice and Carol talking."""
         alice, bob, carol = self.open_browsers(("sp_alice", "sp_alice_pw1", "/odoo"),
                                                ("sp_bob", "sp_bob_pw12", "/odoo"),
                                                ("sp_carol", "sp_carol_pw1", "/odoo"))
@@ -512,6 +508,10 @@ class TestSoftphoneEndToEnd(HttpCase):
             input.dispatchEvent(new Event('input', {bubbles: true}));
             return true;
         })()""")
+        return alice, bob, carol
+
+    def test_blind_transfer_three_browsers_the_caller_ends_up_talking_to_the_colleague(self):
+        alice, bob, carol = self.transfer_box_to_bob()
         self.wait_for(alice, "!document.querySelector('.o_didww_softphone_transfer_go').disabled", "the number typed")
         self.click(alice, ".o_didww_softphone_transfer_go")
         self.wait_state(alice, call="")
@@ -521,10 +521,7 @@ class TestSoftphoneEndToEnd(HttpCase):
         self.wait_state(carol, call="active")
         self.wait_for(carol, "document.querySelector('.o_didww_softphone_name').textContent.trim() === \"Bob's Desk\"",
                       "the colleague's contact on the caller's new call")
-        deadline = time.monotonic() + 10
-        while self.audio_packets_received(bob) < 10:
-            self.assertLess(time.monotonic(), deadline, "the colleague receives no audio from the caller")
-            time.sleep(0.2)
+        self.wait_for_audio(bob, "the colleague receives no audio from the caller")
         self.click(bob, ".o_didww_softphone_hangup")
         self.wait_state(carol, call="")
         users = self.alice | self.bob | self.carol
@@ -551,24 +548,7 @@ class TestSoftphoneEndToEnd(HttpCase):
     def start_asking_first(self):
         """Carol (a caller from outside) calls Alice, who answers, then asks Bob (1002) first: the
         three browsers, with Alice talking to Bob and Carol on hold."""
-        alice, bob, carol = self.open_browsers(("sp_alice", "sp_alice_pw1", "/odoo"),
-                                               ("sp_bob", "sp_bob_pw12", "/odoo"),
-                                               ("sp_carol", "sp_carol_pw1", "/odoo"))
-        for browser in (alice, bob, carol):
-            self.wait_state(browser, status="ready")
-        self.dial_pad(carol, "1001")
-        self.wait_state(alice, call="ringing")
-        self.click(alice, ".o_didww_softphone_answer")
-        self.wait_state(alice, call="active")
-        self.wait_state(carol, call="active")
-        self.click(alice, ".o_didww_softphone_transfer")
-        self.wait_for(alice, "document.querySelector('.o_didww_softphone_transfer_input')", "the transfer box")
-        self.js(alice, """(() => {
-            const input = document.querySelector('.o_didww_softphone_transfer_input');
-            input.value = '1002';
-            input.dispatchEvent(new Event('input', {bubbles: true}));
-            return true;
-        })()""")
+        alice, bob, carol = self.transfer_box_to_bob()
         self.wait_for(alice, "!document.querySelector('.o_didww_softphone_ask_first').disabled", "the number typed")
         self.click(alice, ".o_didww_softphone_ask_first")
         self.wait_state(alice, consult="calling")

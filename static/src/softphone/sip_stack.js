@@ -4,6 +4,11 @@ import { loadBundle } from "@web/core/assets";
 /** The bundle holding JsSIP (see __manifest__.py), loaded when the softphone starts. */
 export const JSSIP_BUNDLE = "didww_connector.assets_jssip";
 
+/** The number or extension of a SIP URI (JsSIP's ``URI``), as dialled. */
+export function digitsOf(uri) {
+    return uri?.user || "";
+}
+
 /**
  * The SIP stack behind the softphone: JsSIP, created with the user's configuration. Tests
  * replace ``createUA`` with a fake user agent that speaks JsSIP's event API (``on``/``start``/

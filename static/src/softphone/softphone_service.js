@@ -16,13 +16,14 @@ import {
     badgeOf,
     causeText,
     outcomeText,
-    statusText,
 } from "./call_state";
 import { Ringer } from "./ringer";
-import { sipStack } from "./sip_stack";
+import { digitsOf, sipStack } from "./sip_stack";
+import { AttendedTransfer } from "./softphone_transfer";
 
 export { REASONS } from "./call_state";
 export { sipStack } from "./sip_stack";
+export { TRANSFER_TIMEOUT_MS } from "./softphone_transfer";
 
 /** localStorage key remembering that the user switched the softphone off (no secret is stored). */
 export const OFF_KEY = "didww_connector.softphone_off";
@@ -42,19 +43,8 @@ const LOCAL_KEYS = ["panelOpen", "tab"];
 export const DEAD_LINE = { mediaMs: 8000, signallingMs: 12000 };
 /** The softphone confirms its live calls to the server this often (didww.call.HEARTBEAT). */
 export const HEARTBEAT_MS = 60000;
-/**
- * Attended transfer: how long the colleague's phone may take to report that it took the caller
- * (SIP NOTIFY) before the transfer is given up and the user is back with the caller.
- */
-export const TRANSFER_TIMEOUT_MS = 30000;
-/** After the colleague took the caller, their phone hangs up our call with them; else we do after this. */
-const CONSULT_LINGER_MS = 5000;
 
 const BUSY = { status_code: 486, reason_phrase: "Busy Here" };
-
-function digitsOf(uri) {
-    return uri?.user || "";
-}
 
 /** The softphone: the SIP user agent, the call in progress and what the user is told. */
 export class Softphone {
@@ -64,16 +54,14 @@ export class Softphone {
         this.notification = notification;
         this.ua = null;
         this.session = null; // the SIP session of state.call
-        this.consultSession = null; // the SIP session of state.consult (attended transfer)
+        this.attended = new AttendedTransfer(this); // asking a colleague first (softphone_transfer.js)
         this.streams = new Map(); // the remote sound of each SIP session
-        this.replacing = null; // a colleague's transfer arriving in place of our call with them
         this.audio = null;
         this.timer = null;
         this.heartbeat = null;
         this.deadLineTimer = null;
         this.ringer = new Ringer();
         this.announced = null; // the registration failure already announced
-        this.transferTimer = null;
         this._logging = Promise.resolve(); // the calls' logs are closed in order (see _logEnd)
         this.state = reactive({
             available: Boolean(session.didww_softphone),
@@ -325,7 +313,7 @@ export class Softphone {
     stop() {
         const ua = this.ua;
         this.ua = null;
-        if (this.consultSession) {
+        if (this.attended.session) {
             this.backToCaller();
         }
         if (this.session) {
@@ -413,8 +401,8 @@ export class Softphone {
     }
 
     async _onIncoming(sipSession, request) {
-        if (this.replacing?.newSession === sipSession) {
-            return this._takeOver(sipSession);
+        if (this.attended.replacing?.newSession === sipSession) {
+            return this.attended.takeOver(sipSession);
         }
         const number = digitsOf(sipSession.remote_identity?.uri) || request?.from?.uri?.user || "";
         const displayName = sipSession.remote_identity?.display_name || "";
@@ -456,7 +444,7 @@ export class Softphone {
         const attach = (pc) => {
             pc.addEventListener("track", (ev) => {
                 this.streams.set(sipSession, ev.streams[0]);
-                if (sipSession === (this.consultSession || this.session)) {
+                if (sipSession === (this.attended.session || this.session)) {
                     this._playRemote(ev.streams[0]);
                 }
             });
@@ -469,7 +457,7 @@ export class Softphone {
         for (const event of ["accepted", "confirmed"]) {
             sipSession.on(event, () => {
                 this._answered(sipSession);
-                this._consultAnswered(sipSession);
+                this.attended.answered(sipSession);
             });
         }
         sipSession.on("ended", ({ originator, cause } = {}) => {
@@ -478,19 +466,19 @@ export class Softphone {
                 : ["done", { endCause: originator === "local" ? "local" : "remote" }];
             if (this.session === sipSession) {
                 this._ended(outcome, options);
-            } else if (this.consultSession === sipSession) {
-                this._consultEnded(outcome, options);
+            } else if (this.attended.session === sipSession) {
+                this.attended.ended(outcome, options);
             }
         });
         sipSession.on("failed", ({ cause, originator, message } = {}) => {
             if (this.session === sipSession) {
                 this._failed(cause, originator, message?.status_code);
-            } else if (this.consultSession === sipSession) {
-                this._consultEnded(...this._failureOutcome(cause, originator, message?.status_code));
+            } else if (this.attended.session === sipSession) {
+                this.attended.ended(...this._failureOutcome(cause, originator, message?.status_code));
             }
         });
         sipSession.on("refer", (refer) => this._onRefer(sipSession, refer));
-        sipSession.on("replaces", (replaces) => this._onReplaces(sipSession, replaces));
+        sipSession.on("replaces", (replaces) => this.attended.onReplaces(sipSession, replaces));
     }
 
     /**
@@ -560,278 +548,29 @@ export class Softphone {
     }
 
     // ------------------------------------------------------------------------------------------
-    // Attended transfer: ask a colleague first, then complete the transfer or go back to the caller
+    // Attended transfer (softphone_transfer.js): ask a colleague first, then complete the transfer
+    // or go back to the caller
     // ------------------------------------------------------------------------------------------
 
-    /**
-     * Ask first: put the caller on hold and call ``number`` (a colleague), as a second call. Then
-     * ``completeTransfer`` hands the caller to them, or ``backToCaller`` ends the second call.
-     */
+    /** Ask first: put the caller on hold and call ``number`` (a colleague), as a second call. */
     async consult(number) {
         if (this._forward("consult", [number])) {
             return true;
         }
-        const call = this.state.call;
-        const target = (number || "").replace(/[^0-9+*#]/g, "");
-        if (!this.session || call?.status !== "active" || this.state.consult || call.transferring || !target) {
-            return false;
-        }
-        if (!call.held) {
-            this.session.hold();
-            call.held = true;
-        }
-        this.state.consult = this._newCall("outgoing", target, "", "calling");
-        const consult = this.state.consult; // the reactive call, as compared below
-        let prepared;
-        try {
-            prepared = await this.orm.call("didww.call", "didww_outgoing", [target], {
-                consult_for: call.recordId || false,
-            });
-        } catch (error) {
-            this._dropConsult(consult);
-            throw error;
-        }
-        if (prepared.error) {
-            this._dropConsult(consult);
-            this._tell(prepared.error, { type: "danger" });
-            return false;
-        }
-        Object.assign(consult, { number: prepared.number, name: prepared.name || "", recordId: prepared.id });
-        const promoted = this.state.call === consult; // the caller hung up meanwhile
-        if (!promoted && this.state.consult !== consult) {
-            // the user went back to the caller while this call was being logged
-            this._logEnd(prepared.id, "missed", { endCause: "local" });
-            return false;
-        }
-        this._startHeartbeat();
-        let sipSession;
-        try {
-            sipSession = this.ua.call(`sip:${prepared.number}@${this.pbx}`, {
-                mediaConstraints: { audio: true, video: false },
-                rtcOfferConstraints: { offerToReceiveAudio: true, offerToReceiveVideo: false },
-            });
-        } catch (error) {
-            const failure = { reason: error.message || String(error), endCause: "failed" };
-            return promoted ? this._ended("failed", failure) : this._consultEnded("failed", failure);
-        }
-        if (promoted) {
-            this._bind(sipSession);
-        } else {
-            this.consultSession = sipSession;
-            this._listen(sipSession);
-        }
-        return true;
-    }
-
-    /** A consultation that could not start: forget it, back to the caller. */
-    _dropConsult(consult) {
-        if (this.state.consult === consult) {
-            this.state.consult = null;
-            this._resumeCaller();
-        }
-    }
-
-    _consultAnswered(sipSession) {
-        const consult = this.state.consult;
-        if (this.consultSession !== sipSession || !consult || consult.status === "active") {
-            return;
-        }
-        consult.status = "active";
-        consult.answeredAt = Date.now();
-        if (consult.recordId) {
-            this.orm.call("didww.call", "didww_answered", [[consult.recordId]]);
-        }
-    }
-
-    /**
-     * The call with the colleague asked first ended: logged, and the user is back with the caller
-     * (resumed), unless the colleague now has the caller (``endCause`` transferred).
-     */
-    _consultEnded(outcome, { reason = "", endCause = false, transferTarget = false } = {}) {
-        const consult = this.state.consult;
-        const call = this.state.call;
-        this.streams.delete(this.consultSession);
-        this.consultSession = null;
-        this.state.consult = null;
-        if (!consult) {
-            return;
-        }
-        if (call?.transferring && outcome === "done") {
-            // the colleague's phone hangs up on us once it has the caller
-            endCause = "transferred";
-        }
-        if (endCause === "transferred") {
-            transferTarget = call?.number || transferTarget;
-        }
-        if (consult.recordId) {
-            this._logEnd(consult.recordId, outcome, { reason, endCause, transferTarget });
-        } // else it is being logged: ``consult`` closes its log
-        if (endCause === "transferred" || !call) {
-            return;
-        }
-        if (endCause !== "local") {
-            const elapsed = consult.answeredAt ? Math.round((Date.now() - consult.answeredAt) / 1000) : 0;
-            this._tell(_t("%(outcome)s. Back to %(caller)s.", {
-                outcome: outcomeText(consult, outcome, { reason, endCause, elapsed }),
-                caller: call.name || call.number,
-            }), { type: OUTCOME_TYPES[outcome] || "info" });
-        }
-        this._resumeCaller();
-    }
-
-    /** Back with the caller: off hold, their sound playing. */
-    _resumeCaller() {
-        const call = this.state.call;
-        if (!this.session || !call || call.transferring) {
-            return;
-        }
-        if (call.held) {
-            this.session.unhold();
-            call.held = false;
-        }
-        const stream = this.streams.get(this.session);
-        if (stream) {
-            this._playRemote(stream);
-        }
-    }
-
-    /** The caller hung up while the user was asking a colleague: that call goes on as the call. */
-    _promoteConsult() {
-        const sipSession = this.consultSession;
-        this.state.call = this.state.consult;
-        this.state.consult = null;
-        this.consultSession = null;
-        this.session = sipSession; // none yet while its log is being created (see consult)
-        const call = this.state.call;
-        if (call.status === "active") {
-            this._startTimer(call);
-        }
-        this._startHeartbeat();
-        if (this.streams.has(sipSession)) {
-            this._playRemote(this.streams.get(sipSession));
-        }
+        return this.attended.consult(number);
     }
 
     /** End the call with the colleague asked first and take the caller back. */
     backToCaller() {
-        if (this._forward("backToCaller")) {
-            return;
-        }
-        const consult = this.state.consult;
-        if (!consult || this.state.call?.transferring) {
-            return;
-        }
-        const sipSession = this.consultSession;
-        this._consultEnded(consult.status === "active" ? "done" : "missed", { endCause: "local" });
-        try {
-            sipSession?.terminate();
-        } catch {
-            // the colleague already hung up
+        if (!this._forward("backToCaller")) {
+            this.attended.backToCaller();
         }
     }
 
-    /**
-     * Complete the transfer: the caller is asked (SIP REFER with Replaces) to call the colleague in
-     * place of our call with them; once the colleague's phone has the caller (NOTIFY 200), both our
-     * calls end as transferred. A failure is told and the user goes back to the caller.
-     */
+    /** Hand the caller to the colleague asked first (SIP REFER with Replaces). */
     completeTransfer() {
-        if (this._forward("completeTransfer")) {
-            return;
-        }
-        const call = this.state.call;
-        const consult = this.state.consult;
-        const callerSession = this.session;
-        const consultSession = this.consultSession;
-        if (!callerSession || !consultSession || call?.status !== "active" || consult?.status !== "active"
-            || call.transferring) {
-            return;
-        }
-        const target = consult.number;
-        const colleague = consult.name || target;
-        call.transferring = colleague;
-        const failed = (reason) => {
-            if (this.session !== callerSession || !call.transferring) {
-                return;
-            }
-            browser.clearTimeout(this.transferTimer);
-            call.transferring = false;
-            this._tell(_t("The transfer to %(target)s failed: %(reason)s", { target: colleague, reason }),
-                { type: "danger" });
-            if (!this.state.consult) {
-                this._resumeCaller(); // the call with the colleague is gone: back to the caller
-            }
-        };
-        const done = () => {
-            if (this.session !== callerSession) {
-                return;
-            }
-            if (this.consultSession === consultSession) {
-                this._consultEnded("done", { endCause: "transferred" });
-                browser.setTimeout(() => {
-                    try {
-                        consultSession.terminate(); // their phone did not hang up on us
-                    } catch {
-                        // it did
-                    }
-                }, CONSULT_LINGER_MS);
-            }
-            this._ended("done", { endCause: "transferred", transferTarget: target });
-            try {
-                callerSession.terminate();
-            } catch {
-                // the caller's phone already hung up this leg
-            }
-        };
-        this.transferTimer = browser.setTimeout(
-            () => failed(_t("the colleague's phone did not take the call")), TRANSFER_TIMEOUT_MS);
-        callerSession.refer(`sip:${target}@${this.pbx}`, {
-            replaces: consultSession,
-            eventHandlers: {
-                requestFailed: ({ cause } = {}) => failed(causeText(cause)),
-                accepted: done,
-                failed: ({ status_line: statusLine } = {}) => failed(statusText(statusLine?.status_code)),
-            },
-        });
-    }
-
-    /**
-     * A colleague who asked us first transfers their caller to us (INVITE with Replaces): the
-     * caller's call takes the place of our call with the colleague and is answered at once.
-     */
-    _onReplaces(sipSession, { accept, reject }) {
-        const call = this.state.call;
-        if (this.session !== sipSession || call?.status !== "active" || this.state.consult) {
-            reject();
-            return;
-        }
-        accept((newSession) => {
-            this.replacing = { newSession, recordId: call.recordId };
-        });
-    }
-
-    async _takeOver(sipSession) {
-        const { recordId } = this.replacing;
-        this.replacing = null;
-        this._ended("done", { endCause: "replaced" }); // JsSIP hangs it up once the caller is with us
-        const number = digitsOf(sipSession.remote_identity?.uri);
-        const displayName = sipSession.remote_identity?.display_name || "";
-        this.state.call = this._newCall("incoming", number, displayName, "ringing");
-        const call = this.state.call;
-        this._bind(sipSession);
-        sipSession.answer({ mediaConstraints: { audio: true, video: false } });
-        const log = await this.orm.call("didww.call", "didww_incoming", [number], {
-            display_name: displayName, replaces: recordId || false,
-        });
-        if (this.state.call === call) {
-            Object.assign(call, { number: log.number, name: log.name || displayName, recordId: log.id });
-            this._startHeartbeat();
-            if (call.status === "active") {
-                this.orm.call("didww.call", "didww_answered", [[log.id]]);
-            }
-        } else {
-            const [outcome, endCause] = this._pendingOutcome || ["done", "remote"];
-            this._logEnd(log.id, outcome, { endCause });
+        if (!this._forward("completeTransfer")) {
+            this.attended.complete();
         }
     }
 
@@ -956,7 +695,7 @@ export class Softphone {
         const call = this.state.call;
         this.ringer.stop();
         this._disarmDeadLine();
-        browser.clearTimeout(this.transferTimer);
+        browser.clearTimeout(this.attended.timer);
         for (const timer of ["timer", "heartbeat"]) {
             if (this[timer]) {
                 browser.clearInterval(this[timer]);
@@ -986,7 +725,7 @@ export class Softphone {
             this._pendingOutcome = [outcome, endCause];
         }
         if (this.state.consult) {
-            this._promoteConsult();
+            this.attended.promote();
         }
     }
 
