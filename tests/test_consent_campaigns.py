@@ -136,19 +136,31 @@ class TestConsentSmsMarketing(CampaignMixin, DidwwCase):
             mailing.invalidate_recordset()
             self.assertEqual((mailing.scheduled, mailing.canceled), (2, 1), "2 scheduled (held), 1 canceled")
 
-    def test_the_test_sms_never_reaches_an_opted_out_number(self):
+    def send_test_sms(self, mailing, numbers):
+        self.env["mailing.sms.test"].with_user(self.marketer).create({
+            "mailing_id": mailing.id, "numbers": "\n".join(numbers)}).action_send_sms()
+        return mailing.message_ids[:1].body
+
+    def test_the_test_sms_obeys_the_ledger_and_is_held_only_under_all_sms(self):
         if not SMS_API_HOOK:
             self.skipTest("18.0 as first released: the test SMS wizard calls IAP directly (see the README)")
         mailing = self.mailing()
-        with freeze_time("2026-12-01 18:00:00", tick=True):  # 13:00 in New York
-            wizard = self.env["mailing.sms.test"].with_user(self.marketer).create({
-                "mailing_id": mailing.id, "numbers": f"{OPTED_OUT}\n{NY}"})
-            wizard.action_send_sms()
-        self.assertEqual(self.sent_to(OPTED_OUT), [])
-        self.assertEqual(len(self.sent_to(NY)), 1)
-        note = mailing.message_ids[:1].body
-        self.assertIn(f"Test SMS could not be sent to {OPTED_OUT}", note)
-        self.assertIn("opted out of SMS from", note)
+        with freeze_time(NIGHT, tick=True):
+            note = self.send_test_sms(mailing, [OPTED_OUT, NY])
+            self.assertEqual(self.sent_to(OPTED_OUT), [])
+            self.assertIn(f"Test SMS could not be sent to {OPTED_OUT}", note)
+            self.assertIn("opted out of SMS from", note)
+            self.assertEqual(len(self.sent_to(NY)), 1, "typed by the marketer: not held by quiet hours for "
+                                                       "mass and automated SMS")
+            self.assertIn(f"Test SMS successfully sent to {NY}", note)
+            self.company.didww_quiet_scope = "all"
+            self.fake.reset()
+            note = self.send_test_sms(mailing, [NY])
+            self.assertEqual(self.sent(), [])
+            self.assertIn(HELD, note, "under All SMS the marketer is told it waits")
+        with freeze_time(OPENING, tick=True):
+            self.run_queue()
+        self.assertEqual(len(self.sent_to(NY)), 1, "and it leaves when the window opens")
 
     def test_the_mailing_default_recipients_leave_out_the_opted_out(self):
         mailing = self.env["mailing.mailing"].with_user(self.marketer).create({
