@@ -36,6 +36,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 ADDON = "didww_connector"
+# installed beside the addon for its tests only (automated actions, SMS Marketing)
+TEST_ONLY_MODULES = ("base_automation", "mass_mailing_sms")
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".work"
 # Odoo and pytest-odoo need the addon in a folder named didww_connector, whatever the clone is
@@ -837,10 +839,11 @@ def odoo_tier(options, odoo, env, report, deselect=()):
         say(f"installing {ADDON} on the throwaway database {db}")
         log = WORK / "install.log"
         with log.open("w") as handle:
-            # base_automation: the automated-action tests use it (the addon does not depend on it)
-            code = subprocess.run([*base, "-i", f"{ADDON},base_automation", "--without-demo=all", "--stop-after-init",
-                                   "--log-level=info"], env=env, stdout=handle, stderr=subprocess.STDOUT,
-                                  check=False, cwd=ROOT).returncode
+            # base_automation and mass_mailing_sms: the automated-action and SMS Marketing tests use
+            # them (the addon depends on neither)
+            code = subprocess.run([*base, "-i", f"{ADDON},{','.join(TEST_ONLY_MODULES)}", "--without-demo=all",
+                                   "--stop-after-init", "--log-level=info"], env=env, stdout=handle,
+                                  stderr=subprocess.STDOUT, check=False, cwd=ROOT).returncode
         noisy = [line for line in log.read_text().splitlines()
                  if (" WARNING " in line or " ERROR " in line or " CRITICAL " in line)]
         clean = code == 0 and not noisy

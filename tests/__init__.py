@@ -34,6 +34,7 @@ from . import test_security_reach
 from . import test_softphone_missed
 from . import test_consent_ledger
 from . import test_consent_paths
+from . import test_consent_campaigns
 from . import test_consent_quiet_hours
 from . import test_consent_counts
 from . import test_consent_property

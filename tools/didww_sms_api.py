@@ -118,6 +118,10 @@ class DidwwSmsApi(SmsApiBase or _SmsApiStandIn):
             # sudo: sms.sms are technical records; whoever may call a provider may send these
             sms_sudo = self.env["sms.sms"].sudo().search([("uuid", "in", missing)])
             sms_sudo.filtered(lambda sms: sms.didww_company_id != self.company).didww_company_id = self.company
+            if not self.env.su and self.env.user._is_internal():
+                # a person texting the numbers they typed: quiet hours for mass and automated SMS
+                # do not hold it (the consent ledger still decides)
+                sms_sudo.filtered(lambda sms: not sms.didww_by_hand).didww_by_hand = True
             direct_sudo = sms_sudo._didww_lock_ready()
             self._didww_submit(direct_sudo)
         results = [self._didww_result(uuid) for uuid in uuids]
