@@ -70,14 +70,17 @@ class BenchOdoo:
     def start(self, log_path=None, extra_args=()):
         self.log_path = log_path or runner.WORK / f"{self.db}.log"
         log = open(self.log_path, "ab")  # noqa: SIM115 (kept open with Odoo)
-        odoo_port, proxy_args = self.port, []
+        # a port of its own for Odoo's websocket server: on a port another Odoo holds (8072, Odoo's
+        # default, with two servers of bench_scale.py) it fails and is restarted every few seconds,
+        # an Odoo start's worth of CPU each time, taken from what is measured
+        odoo_port, gevent_port, proxy_args = self.port, runner.free_port(), []
         if getattr(self.options, "nginx", False):
             # nginx listens on the benchmark's port and queues a burst; Odoo listens behind it
             self.nginx = runner.Nginx()
             if not self.nginx.ensure():
                 runner.fail(f"--nginx: {self.nginx.missing}")
-            odoo_port, gevent_port = runner.free_port(), runner.free_port()
-            proxy_args = ["--proxy-mode", "--gevent-port", str(gevent_port)]
+            odoo_port = runner.free_port()
+            proxy_args = ["--proxy-mode"]
             self.nginx.start(self.port, odoo_port, gevent_port)
         self.process = subprocess.Popen([
             # one database named by -d and no --db-filter: Odoo serves it without listing databases,
@@ -85,7 +88,8 @@ class BenchOdoo:
             # that has no session, as DIDWW's have not
             *runner.odoo_bin_cmd(self.odoo), *self.config_args,
             *(["--db-filter", f"^{self.db}$"] if getattr(self.options, "db_filter", False) else []),
-            "--http-interface", "127.0.0.1", "--http-port", str(odoo_port), *proxy_args, f"--workers={self.workers}",
+            "--http-interface", "127.0.0.1", "--http-port", str(odoo_port), "--gevent-port", str(gevent_port),
+            *proxy_args, f"--workers={self.workers}",
             "--log-level=warn", "--log-handler=werkzeug:INFO", "--limit-time-real=300", "--no-database-list",
             *extra_args,
         ], env=self.env, cwd=runner.ROOT, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
