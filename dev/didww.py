@@ -551,8 +551,8 @@ def junit_counts(path, modules=("",)):
 
 
 # the tests that drive headless Chromium: tours, the softphone's Hoot tests and its calls
-BROWSER_TEST_MODULES = ("test_ui_tours", "test_ui_admin_tours", "test_ui_screens", "test_softphone_js",
-                        "test_softphone_e2e")
+BROWSER_TEST_MODULES = ("test_ui_tours", "test_ui_admin_tours", "test_ui_screens", "test_ui_failures",
+                        "test_softphone_js", "test_softphone_e2e")
 PYLINT_TARGETS = ("__init__.py", "__manifest__.py", "controllers", "models", "tests", "tools", "wizard")
 
 
