@@ -98,7 +98,14 @@ def check(cr, tag, since, senders, per_sender, layout, waiting, stored_s, draine
     expected = list(range(per_sender))
     twice = sum(1 for seqs in posted.values() for seq in set(seqs) if seqs.count(seq) > 1)
     missing = sum(len(set(expected) - set(posted.get(sender, []))) for sender in senders)
-    out_of_order = sum(1 for sender in senders if posted.get(sender, []) != sorted(posted.get(sender, [])))
+    disordered = [sender for sender in senders if posted.get(sender, []) != sorted(posted.get(sender, []))]
+    out_of_order = len(disordered)
+    for sender in disordered[:5]:  # what happened to each text of a sender posted out of order
+        cr.execute("SELECT e.id, e.attempts, e.state, e.result, e.write_date, e.create_date FROM didww_webhook_event e "
+                   "WHERE e.id > %s AND e.payload LIKE %s ORDER BY e.id", [since, f"%{sender}%"])
+        print(f"out of order: sender {sender}, posted {posted.get(sender)}", flush=True)
+        for row in cr.fetchall():
+            print("   event", *row, flush=True)
     cr.execute("SELECT phone, count(*) FROM res_partner WHERE phone = ANY(%s) GROUP BY phone",
                [[f"+{sender}" for sender in senders]])
     contacts = dict(cr.fetchall())

@@ -106,10 +106,11 @@ class DidwwWebhookEvent(models.Model):
         due events no other holds (``FOR UPDATE SKIP LOCKED``), then their claim keys (a
         transaction-level advisory lock per key, ``pg_try_advisory_xact_lock``): an event is
         processed only by the transaction holding its key, so one sender's texts are never processed
-        by two workers at once. A key is left for a later batch (``contended``) when another worker
-        holds it, or when an older event of it is not this transaction's: held by another worker,
-        processed by one after this transaction's snapshot was taken, or waiting for its retry
-        (e.g. its conversation was being created elsewhere). Its texts are then processed later,
+        by two workers at once. A key's events are left for a later batch (``contended``) when another
+        worker holds the key, and from the key's first waiting event that is not this transaction's
+        on, older than the ones here or between them: held by another worker (which locked its row
+        but not the key), processed by one after this transaction's snapshot was taken, or waiting
+        for its retry (e.g. its conversation was being created elsewhere). They are processed later,
         never out of order and never twice; only an older text that failed (``error``) lets the
         later ones go first.
         """
@@ -118,24 +119,28 @@ class DidwwWebhookEvent(models.Model):
             return self.browse(), True
         if not rows:
             return self.browse(), False
-        first = {}  # claim key -> its oldest event here
+        last = {}  # claim key -> its newest event here
         for event_id, key in rows:
-            first.setdefault(key, event_id)
+            last[key] = event_id
         self.env.cr.execute(SQL(
             "SELECT key FROM unnest(%s::int[]) AS key WHERE pg_try_advisory_xact_lock(%s, key)",
-            list(first), CLAIM_LOCK_SPACE))
+            list(last), CLAIM_LOCK_SPACE))
         won = {key for (key,) in self.env.cr.fetchall()}
         mine = {event_id for event_id, _key in rows}
+        cutoff = {}  # claim key -> its oldest waiting event that is not this transaction's
         if won:
             # due, or waiting for a retry a few seconds away (another worker had its sender): an
-            # older text that failed ("error") does not hold the sender's later ones
+            # older text that failed ("error") does not hold the sender's later ones. Not only
+            # before a key's first event here: one between two of them (locked by a worker that
+            # did not win the key, so skipped here) holds the later ones too.
             waiting = expression.OR([self._due_domain(), [("state", "=", "pending"), ("attempts", "<", MAX_ATTEMPTS)]])
-            older = self.search_fetch(expression.AND([waiting, [
-                ("claim_key", "in", list(won)), ("id", "<", max(first[key] for key in won))]]),
-                ["claim_key"], order="id")
-            won -= {event.claim_key for event in older
-                    if event.id not in mine and event.id < first[event.claim_key]}
-        events = self.browse([event_id for event_id, key in rows if key in won])
+            others = self.search_fetch(expression.AND([waiting, [
+                ("claim_key", "in", list(won)), ("id", "<", max(last[key] for key in won)),
+                ("id", "not in", list(mine))]]), ["claim_key"], order="id")
+            for event in others:
+                cutoff.setdefault(event.claim_key, event.id)
+        events = self.browse([event_id for event_id, key in rows
+                              if key in won and event_id < cutoff.get(key, event_id + 1)])
         return events, len(events) < len(rows)
 
     def _lock_oldest_due(self, limit):

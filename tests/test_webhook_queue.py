@@ -242,6 +242,28 @@ class TestWebhookQueue(DidwwHttpCase):
         older.write({"state": "error"})
         self.assertEqual(Event._claim_due(BATCH_SIZE), (later | other, False))
 
+    def test_a_text_held_elsewhere_between_two_of_the_claim_keeps_the_later_ones_waiting(self):
+        """Another worker locked the row of a sender's second text (it did not win the sender's key,
+        and holds the row until its batch ends): this batch takes the first text only, never the
+        third before the second (bench_scale.py with four cron workers posted 5 senders of 200 out
+        of order before)."""
+        texts = [self.post(f"text {index}", "37067800020", f"q-15-{index}") for index in range(3)]
+        other = self.post("other", "37067800021", "q-15-3")
+        Event = self.env["didww.webhook.event"]
+        lock_oldest_due = type(Event)._lock_oldest_due
+
+        def held_elsewhere(model, limit):
+            return [row for row in lock_oldest_due(model, limit) if row[0] != texts[1].id]
+
+        with patch.object(type(Event), "_lock_oldest_due", held_elsewhere):
+            self.assertEqual(Event._claim_due(BATCH_SIZE), (texts[0] | other, True))
+        self.assertEqual(Event._claim_due(BATCH_SIZE), (texts[0] | texts[1] | texts[2] | other, False))
+        # processed by the worker that held it (after this transaction's snapshot: still waiting
+        # here), the second text holds the third as well
+        texts[0].write({"state": "done"})
+        with patch.object(type(Event), "_lock_oldest_due", held_elsewhere):
+            self.assertEqual(Event._claim_due(BATCH_SIZE), (other, True))
+
     def test_a_cron_worker_keeps_a_backlog_draining_and_wakes_more_workers(self):
         for index in range(BATCH_SIZE * 3):
             self.post(f"backlog {index}", f"3706790{index:04d}", f"q-14-{index}")
